@@ -1,0 +1,44 @@
+#include "config/config.h"
+
+namespace cortex {
+
+const EngineConfig* Config::FindEngine(const std::string& name) const {
+  for (const EngineConfig& engine : engines) {
+    if (engine.name == name) return &engine;
+  }
+  return nullptr;
+}
+
+// Clients address a lane by its name or any alias, so both are looked up.
+const LaneConfig* Config::FindLane(const std::string& name) const {
+  for (const LaneConfig& lane : lanes) {
+    if (lane.name == name) return &lane;
+  }
+  for (const LaneConfig& lane : lanes) {
+    for (const std::string& alias : lane.aliases) {
+      if (alias == name) return &lane;
+    }
+  }
+  return nullptr;
+}
+
+std::string_view EngineKindName(EngineKind kind) {
+  switch (kind) {
+    case EngineKind::kLlamaCpp:
+      return "llama.cpp";
+    case EngineKind::kVllm:
+      return "vllm";
+    case EngineKind::kSim:
+      return "sim";
+  }
+  return "unknown";
+}
+
+const FlagValue* FindFlag(const FlagMap& flags, std::string_view name) {
+  for (const auto& [key, value] : flags) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+}  // namespace cortex

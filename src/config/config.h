@@ -1,0 +1,136 @@
+// Config: the typed form of a Cortex deployment file (YAML), see config/strix-halo.yaml.
+//
+//   machine:  the box: physical memory, what the GPU can map, bandwidth, reserves.
+//   engines:  inference processes (llama.cpp, vLLM, or our simulator), each with a model, a
+//             port, a memory budget, the engine's own flags, and optional per-profile overrides.
+//   lanes:    named routes (orchestrator, coder, ...) served by an engine, with targets.
+//   profiles: optional declarations of profile names ("burst") with a description; engines
+//             override budget and flags per profile.
+//   gateway:  where the OpenAI-compatible endpoint listens.
+//
+// Every value keeps the line and column it came from (`SourcePos`) so later checks (the planner,
+// the supervisor) can point at the line that caused a problem.
+//
+// Maps keep the file's order (std::vector of named entries), because tables and plans list
+// engines and lanes in the order the operator wrote them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace cortex {
+
+// 1-based line and column in the config file; 0 when the value was not in the file (default).
+struct SourcePos {
+  int line = 0;
+  int column = 0;
+};
+
+struct MachineConfig {
+  uint64_t memory_bytes = 0;     // physical, unified (required)
+  uint64_t gpu_pool_bytes = 0;   // what the GPU can map (GTT/TTM limit); default = memory
+  uint64_t bandwidth_bytes_per_s = 0;  // for tokens/s bounds (required)
+  double bandwidth_efficiency = 0.8;   // fraction of bandwidth decode achieves, (0, 1]
+  uint64_t reserve_os_bytes = 0;
+  uint64_t reserve_backend_bytes = 0;
+  SourcePos pos;
+};
+
+enum class EngineKind { kLlamaCpp, kVllm, kSim };
+
+// A flag value as written in YAML: a scalar. Kept as text plus its kind so it can be passed to
+// the engine verbatim and also read as a number or bool by the planner.
+struct FlagValue {
+  enum class Kind { kString, kInt, kFloat, kBool };
+  Kind kind = Kind::kString;
+  std::string text;  // verbatim scalar text ("32768", "q8_0", "true", "on")
+  int64_t int_value = 0;
+  double float_value = 0;
+  bool bool_value = false;
+  SourcePos pos;
+};
+
+// Flags keyed by the engine's long option name without dashes ("ctx-size"), in file order.
+using FlagMap = std::vector<std::pair<std::string, FlagValue>>;
+
+// Where the model comes from. Either a path (a GGUF file for llama.cpp, a Hugging Face model
+// directory for vLLM), or a Hugging Face repo id from the built-in table, or both: the path is
+// read when it exists, the table is used otherwise.
+struct ModelRef {
+  std::string path;   // "/models/gguf/x.gguf"
+  std::string hf;     // "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B"
+  std::string quant;  // "awq", "gptq", "q4_k_m", "bf16" ... (used with hf when no file)
+  SourcePos pos;
+};
+
+struct EngineProfile {
+  std::string name;
+  std::optional<uint64_t> budget_bytes;
+  FlagMap flags;  // overrides merged over the engine's flags
+  std::vector<std::string> pauses;  // engines this profile stops to free memory
+  SourcePos pos;
+};
+
+struct EngineConfig {
+  std::string name;
+  EngineKind kind = EngineKind::kLlamaCpp;
+  ModelRef model;
+  std::string binary;       // optional path to the engine executable
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;        // required, 1..65535
+  uint64_t budget_bytes = 0;  // required, > 0
+  FlagMap flags;
+  std::vector<EngineProfile> profiles;
+  SourcePos pos;
+};
+
+// A target that may be a single value or a [min, max] range in the file.
+struct TargetRange {
+  double min = 0;
+  double max = 0;  // == min for a single value
+};
+
+struct LaneConfig {
+  std::string name;
+  std::string engine;                 // name of an engine in `engines`
+  std::vector<std::string> aliases;   // extra names clients may put in `model`
+  std::optional<TargetRange> context;        // tokens one request must be able to hold
+  std::optional<TargetRange> tokens_per_s;   // decode speed of one stream
+  SourcePos pos;
+};
+
+struct ProfileDecl {
+  std::string name;
+  std::string description;
+  SourcePos pos;
+};
+
+struct GatewayConfig {
+  std::string listen = "127.0.0.1:4000";
+  std::string admin_key;  // empty: admin API open on loopback only
+  SourcePos pos;
+};
+
+struct Config {
+  std::string path;  // file it was read from, for messages
+  MachineConfig machine;
+  std::vector<EngineConfig> engines;
+  std::vector<LaneConfig> lanes;
+  std::vector<ProfileDecl> profiles;
+  GatewayConfig gateway;
+
+  const EngineConfig* FindEngine(const std::string& name) const;
+  // By lane name or alias, as clients address lanes.
+  const LaneConfig* FindLane(const std::string& name) const;
+};
+
+std::string_view EngineKindName(EngineKind kind);  // "llama.cpp", "vllm", "sim"
+
+// Looks a flag up by long name. Returns nullptr when absent.
+const FlagValue* FindFlag(const FlagMap& flags, std::string_view name);
+
+}  // namespace cortex

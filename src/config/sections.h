@@ -1,0 +1,41 @@
+// Internal to the config module: the readers of the `engines` and `lanes` sections.
+//
+// Sections are read in dependency order (machine and gateway first, then engines, then lanes)
+// so each can check its values against what it depends on: budgets against the GPU pool,
+// ports against the gateway's, lane engines against the engine names.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "config/yaml_reader.h"
+
+namespace cortex::config_internal {
+
+// What later sections need from earlier ones. A value that was missing or invalid stays unset,
+// which skips the checks against it instead of piling follow-on errors onto the first one.
+struct LoadContext {
+  Diagnostics* diag = nullptr;
+  uint64_t gpu_pool_bytes = 0;
+  std::string gpu_pool_source;  // "machine.gpu_pool (110GiB)", for messages
+  std::optional<uint16_t> gateway_port;
+  std::string gateway_source;             // "gateway.listen 127.0.0.1:4000", for messages
+  std::vector<std::string> engine_names;  // as written, in file order
+  // Set when the file has a top-level `profiles` map: then engines may only use these names.
+  std::optional<std::vector<std::string>> declared_profiles;
+};
+
+// Reads the `engines` map at `field`; fills ctx->engine_names first so profiles can name any
+// engine in the file, wherever it is written.
+void ReadEngines(const Field& field, LoadContext* ctx, std::vector<EngineConfig>* out);
+
+// Reads the `lanes` map at `field`; lane engines must be in ctx.engine_names.
+void ReadLanes(const Field& field, const LoadContext& ctx, std::vector<LaneConfig>* out);
+
+// The name an operator writes for "no profile", so no profile may take it.
+inline constexpr std::string_view kNoProfile = "normal";
+
+}  // namespace cortex::config_internal
