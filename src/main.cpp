@@ -2,4 +2,6 @@
 // Everything lives in the cli/ module; this file only hands over argv.
 #include "cli/run.h"
 
-int main(int argc, char** argv) { return cortex::cli::Run(argc, argv); }
+int main(int argc, char** argv) {
+  return cortex::cli::Run(argc, argv);
+}

@@ -1,20 +1,90 @@
 #include "cli/plan_command.h"
 
 #include <CLI/CLI.hpp>
+#include <boost/json.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include "cli/plan_report.h"
+#include "cli/plan_svg.h"
+#include "config/config_loader.h"
+#include "model/model_resolver.h"
+#include "plan/deployment_plan.h"
 
 namespace cortex::cli {
+namespace {
 
-void AddPlanOptions(CLI::App& app, PlanOptions& options) {
-  app.add_option("-c,--config", options.config_path, "deployment config (YAML)");
-  app.add_option("--profile", options.profile, "profile to plan (normal, burst, ...)");
-  app.add_flag("--json", options.json, "print the plan as JSON");
-  app.add_option("--svg", options.svg_path, "write the memory map as an SVG file");
+std::string DefaultConfigPath() {
+  if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') return env;
+  return "cortex.yaml";
 }
 
-int RunPlan(const PlanOptions&) {
-  std::fprintf(stderr, "cortex plan: not implemented yet\n");
-  return 3;
+std::map<std::string, StatusOr<ModelInfo>> ResolveModels(const Config& config) {
+  const std::string base_dir = std::filesystem::path(config.path).parent_path().string();
+  std::map<std::string, StatusOr<ModelInfo>> models;
+  for (const EngineConfig& e : config.engines) {
+    models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
+  }
+  return models;
+}
+
+}  // namespace
+
+void AddPlanOptions(CLI::App& app, PlanOptions& options) {
+  app.add_option("-c,--config", options.config_path,
+                 "deployment config (YAML); default $CORTEX_CONFIG or ./cortex.yaml");
+  app.add_option("--profile", options.profile,
+                 "profile to plan: normal (default) or a profile name");
+  app.add_flag("--json", options.json,
+               "print the plan as JSON (stable field names, bytes as integers)");
+  app.add_option("--svg", options.svg_path,
+                 "also write the memory map of every profile, side by side, as an SVG file");
+}
+
+int RunPlan(const PlanOptions& options) {
+  const std::string path = options.config_path.empty() ? DefaultConfigPath() : options.config_path;
+  auto config = LoadConfig(path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "%s\n", config.status().message().c_str());
+    return 2;
+  }
+  const std::vector<std::string> profiles = ProfileNames(*config);
+  if (std::find(profiles.begin(), profiles.end(), options.profile) == profiles.end()) {
+    std::string list;
+    for (const auto& p : profiles)
+      list += (list.empty() ? "" : ", ") + p;
+    std::fprintf(stderr, "cortex plan: no profile named \"%s\" in %s; profiles are: %s\n",
+                 options.profile.c_str(), path.c_str(), list.c_str());
+    return 2;
+  }
+
+  const auto models = ResolveModels(*config);
+  const DeploymentPlan plan = PlanDeployment(*config, options.profile, models);
+
+  if (!options.svg_path.empty()) {
+    std::vector<DeploymentPlan> all;
+    for (const std::string& p : profiles) {
+      all.push_back(p == plan.profile ? plan : PlanDeployment(*config, p, models));
+    }
+    std::ofstream out(options.svg_path, std::ios::binary | std::ios::trunc);
+    out << RenderPlanSvg(all, "cortex memory map: " + path);
+    out.close();
+    if (!out) {
+      std::fprintf(stderr, "cortex plan: cannot write %s\n", options.svg_path.c_str());
+      return 3;
+    }
+  }
+
+  if (options.json) {
+    std::cout << boost::json::serialize(PlanToJson(plan)) << "\n";
+  } else {
+    std::cout << RenderPlanText(plan, path);
+  }
+  return plan.fits ? 0 : 1;
 }
 
 }  // namespace cortex::cli

@@ -83,6 +83,9 @@ struct EngineConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 0;        // required, 1..65535
   uint64_t budget_bytes = 0;  // required, > 0
+  // Memory the process needs beyond what the planner computes (runtime, kernels; vLLM's
+  // non-torch allocations). Unset: the planner's default for the engine kind.
+  std::optional<uint64_t> overhead_bytes;
   FlagMap flags;
   std::vector<EngineProfile> profiles;
   SourcePos pos;

@@ -142,7 +142,8 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
   }
   if (!ExpectMap(entry.value, diag)) return;
   MapReader keys(entry.value, entry.key_pos,
-                 {"engine", "model", "binary", "host", "port", "budget", "flags", "profiles"},
+                 {"engine", "model", "binary", "host", "port", "budget", "overhead", "flags",
+                  "profiles"},
                  diag);
 
   std::optional<EngineKind> kind;
@@ -178,6 +179,7 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
   if (const MapEntry* e = keys.Require("budget")) {
     out->budget_bytes = ReadBudget(e->value, ctx).value_or(0);
   }
+  if (const MapEntry* e = keys.Find("overhead")) out->overhead_bytes = ReadSize(e->value, diag);
   if (const MapEntry* e = keys.Find("flags")) ReadFlags(e->value, kind, &out->flags, diag);
   if (const MapEntry* e = keys.Find("profiles")) {
     ReadEngineProfiles(e->value, entry.key, kind, ctx, &out->profiles);

@@ -1,0 +1,44 @@
+#include "model/model_resolver.h"
+
+#include <fmt/format.h>
+#include <filesystem>
+
+#include "model/gguf_model.h"
+#include "model/hf_config.h"
+#include "model/known_models.h"
+
+namespace cortex {
+
+StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind,
+                                 const std::string& base_dir) {
+  namespace fs = std::filesystem;
+  if (!ref.path.empty()) {
+    fs::path path(ref.path);
+    if (path.is_relative() && !base_dir.empty()) path = fs::path(base_dir) / path;
+    std::error_code ec;
+    const auto status = fs::status(path, ec);
+    if (!ec && fs::is_directory(status)) return ReadHfModelDir(path.string());
+    if (!ec && fs::exists(status)) {
+      (void)kind;  // a file is GGUF whichever engine reads it; vLLM's GGUF support reads the same
+                   // header
+      return ReadGgufModel(path.string());
+    }
+    if (ref.hf.empty()) {
+      return Status::NotFound(fmt::format(
+          "model {} does not exist; add `hf: <repo id>` and `quant:` to plan from the built-in "
+          "table before the weights are downloaded",
+          path.string()));
+    }
+  }
+  if (ref.hf.empty()) return Status::InvalidArgument("model needs a path or an hf repo id");
+  const std::string quant =
+      ref.quant.empty() ? (kind == EngineKind::kVllm ? "bf16" : "q4_k_m") : ref.quant;
+  auto info = LookupKnownModel(ref.hf, quant);
+  if (!info.ok()) return info.status();
+  if (!ref.path.empty()) {
+    info->provenance = fmt::format("{} (file {} not present)", info->provenance, ref.path);
+  }
+  return info;
+}
+
+}  // namespace cortex
