@@ -71,9 +71,18 @@ ComputeGraph BuildGraph(const ModelInfo& model, const ComputeBufferParams& p,
   const auto cache = g.AddExternal("kv_cache");
   ComputeGraph::Id inpL = g.AddOp("embd", E * T * kF32, {w, in.tokens});
 
+  // K is rotated in the largest power-of-two block (from 64) that divides its head size, V
+  // always in blocks of 64 (llama_kv_cache::build_input_k_rot / build_input_v_rot).
+  uint64_t k_block = kHadamardBlock;
+  if (!model.layers.empty()) {
+    const uint64_t hd = model.layers.front().head_dim_k;
+    while (hd % (k_block * 2) == 0)
+      k_block *= 2;
+  }
   auto hadamard = [&](ComputeGraph::Id x, ComputeGraph::Id* rot, const char* rot_name,
                       uint64_t bytes) {
-    if (*rot < 0) *rot = input(rot_name, kHadamardBlock * kHadamardBlock * kF32);
+    const uint64_t block = rot == &in.k_rot ? k_block : kHadamardBlock;
+    if (*rot < 0) *rot = input(rot_name, block * block * kF32);
     const auto reshaped = g.AddView("rot_in", x);
     const auto y = g.AddOp("rot", bytes, {*rot, reshaped});
     return g.AddView("rot_out", y);

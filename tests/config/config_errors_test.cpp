@@ -69,7 +69,7 @@ lanes:
 )",
      {"3:3: missing required key \"budget\" in engines.deep-lane",
       "7:5: unknown key \"budgt\" in engines.deep-lane; expected one of: engine, model, binary, "
-      "host, port, budget, flags, profiles; did you mean \"budget\"?"}},
+      "host, port, budget, overhead, flags, profiles; did you mean \"budget\"?"}},
     {"UnknownModelKey",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:
