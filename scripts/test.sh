@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Runs every test: installs missing Debian packages, builds, runs the unit and integration tests
+# with CTest, then fuzzes the GGUF reader for a bounded time (CORTEX_FUZZ_SECONDS, default 60).
+#
+# Opt-in: with CORTEX_LLAMA_SERVER=/path/to/llama-server the planner is also checked against a
+# real llama-server (tests/integration/llama_server_memory_test.cpp); without it those tests
+# are skipped and say so.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${root}"
+jobs="$(nproc)"
+
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+cmake --build build -j "${jobs}"
+ctest --test-dir build --output-on-failure -j "${jobs}" --timeout 600
+scripts/fuzz.sh "${CORTEX_FUZZ_SECONDS:-60}" gguf
+echo "test.sh: all tests passed"
