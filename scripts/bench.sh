@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (Release) and runs them all in one process, so the figures compare side
+# by side under the same machine state.
+#
+#   scripts/bench.sh [BENCHMARK FLAGS...]   # e.g. --benchmark_filter=Gguf
+#
+# Prints the table (median, mean, stddev, cv of 5 repetitions per benchmark) and writes the
+# same results as JSON to build-bench/bench.json. Record figures in bench/RESULTS.md with the
+# machine and the date. The benchmarks use the tests' support library, hence tests ON.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+build="${root}/build-bench"
+jobs="$(nproc 2>/dev/null || echo 2)"
+
+cmake -S "${root}" -B "${build}" -DCMAKE_BUILD_TYPE=Release \
+  -DCORTEX_BUILD_TESTS=ON -DCORTEX_BUILD_BENCH=ON >/dev/null
+cmake --build "${build}" -j "${jobs}" --target cortex_bench
+
+# min_time is per repetition; 1 s keeps the whole run well under two minutes on 2 cores.
+"${build}/bench/cortex_bench" \
+  --benchmark_repetitions=5 \
+  --benchmark_report_aggregates_only=true \
+  --benchmark_min_time=1 \
+  --benchmark_out="${build}/bench.json" \
+  --benchmark_out_format=json \
+  "$@"
+echo "JSON: ${build}/bench.json"
