@@ -123,9 +123,17 @@ void PlanLlamaCppEngine(Context& ctx, const EngineConfig& e, const ModelInfo& m,
       list +=
           fmt::format("K {} / V {}: {}", f.cache_type_k, f.cache_type_v, FormatCount(f.max_ctx));
     }
-    ctx.Add(
-        Severity::kInfo, e.name, "",
-        fmt::format("largest ctx-size in its {} budget: {}", FormatBytes(e.budget_bytes), list));
+    const bool past_training =
+        m.n_ctx_train > 0 &&
+        std::any_of(ep.cache_type_fits.begin(), ep.cache_type_fits.end(),
+                    [&](const CacheTypeFit& f) { return f.max_ctx > m.n_ctx_train; });
+    ctx.Add(Severity::kInfo, e.name, "",
+            fmt::format("largest ctx-size in its {} budget: {}{}", FormatBytes(e.budget_bytes),
+                        list,
+                        past_training ? fmt::format(" (the model was trained on {} tokens; "
+                                                    "llama-server caps each slot there)",
+                                                    FormatCount(m.n_ctx_train))
+                                      : ""));
   }
 }
 

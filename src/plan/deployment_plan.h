@@ -2,7 +2,7 @@
 // feasibility, and findings that say what does not fit and what would.
 //
 // Inputs are the typed config and each engine's resolved model (resolving reads files, so the
-// caller does it; see cli/model_resolver.h). Under a profile, engines that have it use its
+// caller does it; see model/model_resolver.h). Under a profile, engines that have it use its
 // budget and flags, and engines named in any `pauses` list are not resident: they take no
 // memory and their lanes are unavailable.
 //
