@@ -65,6 +65,13 @@ int RunPlan(const PlanOptions& options) {
   const auto models = ResolveModels(*config);
   const DeploymentPlan plan = PlanDeployment(*config, options.profile, models);
 
+  if (options.json) {
+    std::cout << boost::json::serialize(PlanToJson(plan)) << "\n";
+  } else {
+    std::cout << RenderPlanText(plan, path);
+  }
+  std::cout.flush();
+
   if (!options.svg_path.empty()) {
     std::vector<DeploymentPlan> all;
     for (const std::string& p : profiles) {
@@ -77,12 +84,6 @@ int RunPlan(const PlanOptions& options) {
       std::fprintf(stderr, "cortex plan: cannot write %s\n", options.svg_path.c_str());
       return 3;
     }
-  }
-
-  if (options.json) {
-    std::cout << boost::json::serialize(PlanToJson(plan)) << "\n";
-  } else {
-    std::cout << RenderPlanText(plan, path);
   }
   return plan.fits ? 0 : 1;
 }

@@ -10,7 +10,7 @@ class App;
 namespace cortex::cli {
 
 struct PlanOptions {
-  std::string config_path;  // empty: config/strix-halo.yaml next to the binary's source tree
+  std::string config_path;  // empty: $CORTEX_CONFIG, else ./cortex.yaml
   std::string profile = "normal";
   bool json = false;
   std::string svg_path;

@@ -163,6 +163,7 @@ json::value PlanToJson(const DeploymentPlan& plan) {
         {"device_bytes", e.memory.device_bytes},
     };
     o["max_ctx_in_budget"] = e.max_ctx_in_budget;
+    o["max_ctx_per_request_in_budget"] = e.max_ctx_per_request_in_budget;
     o["kv_bytes_per_token"] = e.kv_bytes_per_token;
     o["active_weight_bytes_per_token"] = e.active_weight_bytes;
     o["decode_tokens_per_s_bound"] = e.decode_tokens_per_s_bound;
@@ -171,7 +172,8 @@ json::value PlanToJson(const DeploymentPlan& plan) {
       fits.push_back(json::object{{"cache_type_k", f.cache_type_k},
                                   {"cache_type_v", f.cache_type_v},
                                   {"kv_bytes_per_token", f.kv_bytes_per_token},
-                                  {"max_ctx_in_budget", f.max_ctx}});
+                                  {"max_ctx_in_budget", f.max_ctx},
+                                  {"max_ctx_per_request_in_budget", f.max_ctx_per_request}});
     }
     o["max_ctx_by_cache_type"] = std::move(fits);
     json::object flags;

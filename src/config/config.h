@@ -31,8 +31,8 @@ struct SourcePos {
 };
 
 struct MachineConfig {
-  uint64_t memory_bytes = 0;     // physical, unified (required)
-  uint64_t gpu_pool_bytes = 0;   // what the GPU can map (GTT/TTM limit); default = memory
+  uint64_t memory_bytes = 0;           // physical, unified (required)
+  uint64_t gpu_pool_bytes = 0;         // what the GPU can map (GTT/TTM limit); default = memory
   uint64_t bandwidth_bytes_per_s = 0;  // for tokens/s bounds (required)
   double bandwidth_efficiency = 0.8;   // fraction of bandwidth decode achieves, (0, 1]
   uint64_t reserve_os_bytes = 0;
@@ -70,7 +70,7 @@ struct ModelRef {
 struct EngineProfile {
   std::string name;
   std::optional<uint64_t> budget_bytes;
-  FlagMap flags;  // overrides merged over the engine's flags
+  FlagMap flags;                    // overrides merged over the engine's flags
   std::vector<std::string> pauses;  // engines this profile stops to free memory
   SourcePos pos;
 };
@@ -79,9 +79,9 @@ struct EngineConfig {
   std::string name;
   EngineKind kind = EngineKind::kLlamaCpp;
   ModelRef model;
-  std::string binary;       // optional path to the engine executable
+  std::string binary;  // optional path to the engine executable
   std::string host = "127.0.0.1";
-  uint16_t port = 0;        // required, 1..65535
+  uint16_t port = 0;          // required, 1..65535
   uint64_t budget_bytes = 0;  // required, > 0
   // Memory the process needs beyond what the planner computes (runtime, kernels; vLLM's
   // non-torch allocations). Unset: the planner's default for the engine kind.
@@ -99,10 +99,10 @@ struct TargetRange {
 
 struct LaneConfig {
   std::string name;
-  std::string engine;                 // name of an engine in `engines`
-  std::vector<std::string> aliases;   // extra names clients may put in `model`
-  std::optional<TargetRange> context;        // tokens one request must be able to hold
-  std::optional<TargetRange> tokens_per_s;   // decode speed of one stream
+  std::string engine;                       // name of an engine in `engines`
+  std::vector<std::string> aliases;         // extra names clients may put in `model`
+  std::optional<TargetRange> context;       // tokens one request must be able to hold
+  std::optional<TargetRange> tokens_per_s;  // decode speed of one stream
   SourcePos pos;
 };
 

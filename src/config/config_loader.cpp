@@ -41,6 +41,11 @@ void ReadMachine(const MapEntry& entry, MachineConfig* out, LoadContext* ctx) {
       if (*memory == 0) {
         diag->Add(e->value.pos,
                   fmt::format("{}: expected a size greater than 0, got 0", e->value.path));
+      } else if (*memory > (uint64_t{1} << 50)) {
+        // No machine this runs on has a pebibyte; a value past it is a typo, and keeping sizes
+        // below 2^50 keeps every sum the planner makes inside 64 bits.
+        diag->Add(e->value.pos, fmt::format("{}: expected at most 1024TiB, got {}", e->value.path,
+                                            e->value.node.Scalar()));
       } else {
         out->memory_bytes = *memory;
         memory_text = e->value.node.Scalar();

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "config/config_loader.h"
 #include "config/flag_rules.h"
 #include "config/sections.h"
 
@@ -141,10 +142,10 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
                           entry.key));
   }
   if (!ExpectMap(entry.value, diag)) return;
-  MapReader keys(entry.value, entry.key_pos,
-                 {"engine", "model", "binary", "host", "port", "budget", "overhead", "flags",
-                  "profiles"},
-                 diag);
+  MapReader keys(
+      entry.value, entry.key_pos,
+      {"engine", "model", "binary", "host", "port", "budget", "overhead", "flags", "profiles"},
+      diag);
 
   std::optional<EngineKind> kind;
   if (const MapEntry* e = keys.Require("engine")) kind = ReadEngineKind(e->value, diag);
@@ -183,6 +184,13 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
   if (const MapEntry* e = keys.Find("flags")) ReadFlags(e->value, kind, &out->flags, diag);
   if (const MapEntry* e = keys.Find("profiles")) {
     ReadEngineProfiles(e->value, entry.key, kind, ctx, &out->profiles);
+  }
+  if (kind == EngineKind::kLlamaCpp) {
+    CheckLlamaFlagCombination(out->flags, "engines." + entry.key, diag);
+    for (const EngineProfile& profile : out->profiles) {
+      CheckLlamaFlagCombination(ApplyProfile(*out, profile.name).flags,
+                                "engines." + entry.key + ".profiles." + profile.name, diag);
+    }
   }
 }
 

@@ -22,6 +22,19 @@ bool IsIntAtLeast(const FlagValue& v, int64_t min) {
   return v.kind == FlagValue::Kind::kInt && v.int_value >= min;
 }
 
+bool IsIntIn(const FlagValue& v, int64_t min, int64_t max) {
+  return v.kind == FlagValue::Kind::kInt && v.int_value >= min && v.int_value <= max;
+}
+
+// Limits past which the engines refuse (llama.cpp counts cells in 32 bits and allows 256
+// sequences) or which no machine could hold; they keep the planner's arithmetic in range.
+constexpr int64_t kMaxLlamaCtx = 4294967040;  // the largest multiple of 256 below 2^32
+constexpr int64_t kMaxBatch = int64_t{1} << 20;
+constexpr int64_t kMaxVllmLen = int64_t{1} << 32;
+constexpr int64_t kMaxVllmSeqs = int64_t{1} << 20;
+constexpr int64_t kMaxVllmBatchedTokens = int64_t{1} << 24;
+constexpr uint64_t kMaxPoolBytes = uint64_t{1} << 50;
+
 bool IsOneOf(const FlagValue& v, std::initializer_list<std::string_view> words) {
   return std::find(words.begin(), words.end(), v.text) != words.end();
 }
@@ -45,11 +58,11 @@ std::string LlamaCacheTypeNames() {
 const std::vector<FlagRule>& Rules() {
   using K = EngineKind;
   static const std::vector<FlagRule> rules = {
-      {K::kLlamaCpp, "ctx-size", [](const FlagValue& v) { return IsIntAtLeast(v, 0); },
-       "an integer >= 0"},
+      {K::kLlamaCpp, "ctx-size", [](const FlagValue& v) { return IsIntIn(v, 0, kMaxLlamaCtx); },
+       "an integer from 0 (the training context) to 4294967040"},
       {K::kLlamaCpp, "parallel",
-       [](const FlagValue& v) { return IsIntAtLeast(v, 1) || IsOneOf(v, {"-1"}); },
-       "a positive integer, or -1 (auto)"},
+       [](const FlagValue& v) { return IsIntIn(v, 1, 256) || IsOneOf(v, {"-1"}); },
+       "an integer from 1 to 256, or -1 (auto)"},
       {K::kLlamaCpp, "kv-unified",
        [](const FlagValue& v) { return v.kind == FlagValue::Kind::kBool; }, "true or false"},
       {K::kLlamaCpp, "cache-type-k", IsLlamaCacheType, LlamaCacheTypeNames()},
@@ -59,10 +72,10 @@ const std::vector<FlagRule>& Rules() {
          return IsOneOf(v, {"on", "off", "auto"});
        },
        "on, off or auto"},
-      {K::kLlamaCpp, "batch-size", [](const FlagValue& v) { return IsIntAtLeast(v, 1); },
-       "a positive integer"},
-      {K::kLlamaCpp, "ubatch-size", [](const FlagValue& v) { return IsIntAtLeast(v, 1); },
-       "a positive integer"},
+      {K::kLlamaCpp, "batch-size", [](const FlagValue& v) { return IsIntIn(v, 1, kMaxBatch); },
+       "an integer from 1 to 1048576"},
+      {K::kLlamaCpp, "ubatch-size", [](const FlagValue& v) { return IsIntIn(v, 1, kMaxBatch); },
+       "an integer from 1 to 1048576"},
       {K::kLlamaCpp, "n-gpu-layers",
        [](const FlagValue& v) {
          return IsIntAtLeast(v, -1) || IsOneOf(v, {"auto", "all"});
@@ -71,12 +84,13 @@ const std::vector<FlagRule>& Rules() {
       {K::kLlamaCpp, "cache-ram", [](const FlagValue& v) { return IsIntAtLeast(v, -1); },
        "an integer >= -1"},
       {K::kVllm, "max-model-len",
-       [](const FlagValue& v) { return IsIntAtLeast(v, 1) || IsOneOf(v, {"auto"}); },
-       "a positive integer or auto"},
-      {K::kVllm, "max-num-seqs", [](const FlagValue& v) { return IsIntAtLeast(v, 1); },
-       "a positive integer"},
-      {K::kVllm, "max-num-batched-tokens", [](const FlagValue& v) { return IsIntAtLeast(v, 1); },
-       "a positive integer"},
+       [](const FlagValue& v) { return IsIntIn(v, 1, kMaxVllmLen) || IsOneOf(v, {"auto"}); },
+       "an integer from 1 to 4294967296, or auto"},
+      {K::kVllm, "max-num-seqs", [](const FlagValue& v) { return IsIntIn(v, 1, kMaxVllmSeqs); },
+       "an integer from 1 to 1048576"},
+      {K::kVllm, "max-num-batched-tokens",
+       [](const FlagValue& v) { return IsIntIn(v, 1, kMaxVllmBatchedTokens); },
+       "an integer from 1 to 16777216"},
       {K::kVllm, "gpu-memory-utilization",
        [](const FlagValue& v) {
          const bool number = v.kind == FlagValue::Kind::kInt || v.kind == FlagValue::Kind::kFloat;
@@ -86,9 +100,9 @@ const std::vector<FlagRule>& Rules() {
       {K::kVllm, "kv-cache-memory-bytes",
        [](const FlagValue& v) {
          StatusOr<uint64_t> bytes = ParseByteSize(v.text);
-         return bytes.ok() && *bytes > 0;
+         return bytes.ok() && *bytes > 0 && *bytes <= kMaxPoolBytes;
        },
-       "a positive number of bytes or a size such as 12GiB"},
+       "a positive number of bytes up to 1 PiB, or a size such as 12GiB"},
       {K::kVllm, "kv-cache-dtype",
        [](const FlagValue& v) {
          return IsOneOf(v, {"auto", "bfloat16", "float16", "fp8", "fp8_e4m3", "fp8_e5m2"});
@@ -205,6 +219,19 @@ void ReadFlags(const Field& field, std::optional<EngineKind> kind, FlagMap* out,
     }
     out->emplace_back(entry.key, std::move(flag));
   }
+}
+
+void CheckLlamaFlagCombination(const FlagMap& flags, const std::string& where, Diagnostics* diag) {
+  const FlagValue* cache_v = FindFlag(flags, "cache-type-v");
+  const FlagValue* flash = FindFlag(flags, "flash-attn");
+  if (cache_v == nullptr || flash == nullptr || flash->text != "off") return;
+  const std::optional<GgmlType> type = GgmlTypeFromName(cache_v->text);
+  if (!type || !IsQuantized(*type)) return;
+  diag->Add(flash->pos,
+            fmt::format("{}: cache-type-v {} needs flash attention, but flash-attn is off; "
+                        "llama-server refuses to start (\"quantized V cache was requested, but "
+                        "this requires Flash Attention\")",
+                        where, cache_v->text));
 }
 
 }  // namespace cortex::config_internal

@@ -22,4 +22,8 @@ FlagValue ClassifyFlagValue(std::string text, SourcePos pos);
 // nullopt (the engine kind itself was invalid) checks only names and scalar-ness.
 void ReadFlags(const Field& field, std::optional<EngineKind> kind, FlagMap* out, Diagnostics* diag);
 
+// Reports flag combinations llama-server refuses although each value is valid alone (a quantized
+// V cache with flash-attn off). `where` names the engine or profile in the message.
+void CheckLlamaFlagCombination(const FlagMap& flags, const std::string& where, Diagnostics* diag);
+
 }  // namespace cortex::config_internal

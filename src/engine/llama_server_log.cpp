@@ -12,13 +12,14 @@ const std::regex kBufferLine(
 const std::regex kKvSizeLine(R"(llama_kv_cache(?:_unified)?:\s+size\s*=\s*([0-9.]+)\s*MiB)");
 const std::regex kContextLine(R"(llama_context:\s+(n_ctx|n_ctx_seq|n_ubatch)\s*=\s*([0-9]+))");
 const std::regex kFlashLine(R"(llama_context:\s+flash_attn\s*=\s*(\w+))");
+// With flash-attn auto the context line says "auto"; the resolution comes later.
+const std::regex kFlashResolvedLine(R"(Flash Attention (enabled|not supported, set to disabled))");
 
+// Locale-independent: the log always uses '.' as the decimal point.
 double ToDouble(const std::string& s) {
-  try {
-    return std::stod(s);
-  } catch (...) {
-    return 0;
-  }
+  double v = 0;
+  std::from_chars(s.data(), s.data() + s.size(), v);
+  return v;
 }
 
 uint64_t ToU64(const std::string& s) {
@@ -74,6 +75,10 @@ LlamaServerMemoryLog ParseLlamaServerMemoryLog(std::string_view log) {
       const std::string v = m[1];
       if (v == "enabled" || v == "on" || v == "1" || v == "true") out.flash_attn = true;
       if (v == "disabled" || v == "off" || v == "0" || v == "false") out.flash_attn = false;
+      continue;
+    }
+    if (std::regex_search(line, m, kFlashResolvedLine)) {
+      out.flash_attn = m[1] == "enabled";
       continue;
     }
     // "llama_server: listening on http://..." in current builds, "server is listening" earlier.

@@ -38,11 +38,14 @@ struct LlamaServerMemoryLog {
   std::optional<uint64_t> n_ctx;
   std::optional<uint64_t> n_ctx_seq;
   std::optional<uint64_t> n_ubatch;
-  std::optional<bool> flash_attn;  // "flash_attn = enabled/disabled/on/off"
-  bool listening = false;          // "listening on http://..." seen
-  std::string error;               // the first line that says the load failed, if any
+  // "flash_attn = enabled/disabled", or with auto the later "Flash Attention enabled" /
+  // "Flash Attention not supported, set to disabled".
+  std::optional<bool> flash_attn;
+  bool listening = false;  // "listening on http://..." seen
+  std::string error;       // the first line that says the load failed, if any
 
-  // True once the context's buffers have all been reported.
+  // True once the compute buffers have been reported (a GPU build prints the host buffer's
+  // line right after the device's; wait for `listening` to be sure both are in).
   bool complete() const { return compute_mib > 0; }
 };
 

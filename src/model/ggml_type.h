@@ -73,8 +73,12 @@ const GgmlTypeTraits& Traits(GgmlType type);
 // Looks a type up by name, case-insensitively ("Q8_0", "q8_0", "bf16").
 std::optional<GgmlType> GgmlTypeFromName(std::string_view name);
 
-inline std::string_view GgmlTypeName(GgmlType type) { return Traits(type).name; }
-inline bool IsQuantized(GgmlType type) { return Traits(type).quantized; }
+inline std::string_view GgmlTypeName(GgmlType type) {
+  return Traits(type).name;
+}
+inline bool IsQuantized(GgmlType type) {
+  return Traits(type).quantized;
+}
 
 // Bytes of a row of `n_elements` elements.
 // Returns InvalidArgument when n_elements is not a multiple of the block size (ggml refuses

@@ -67,17 +67,17 @@ struct GgufValue {
 
   GgufValueType array_type = GgufValueType::kUint32;  // when type == kArray
   uint64_t array_count = 0;                           // when type == kArray
-  bool array_kept = false;              // true when the values below hold all elements
+  bool array_kept = false;  // true when the values below hold all elements
   // Integer and bool arrays, when kept. A uint64 array holding a value above INT64_MAX is
   // never kept, since array_ints could not represent it.
   std::vector<int64_t> array_ints;
-  std::vector<double> array_floats;     // float arrays, when kept
+  std::vector<double> array_floats;        // float arrays, when kept
   std::vector<std::string> array_strings;  // string arrays, when kept
 };
 
 struct GgufTensorInfo {
   std::string name;
-  uint32_t n_dims = 0;                   // 1..4
+  uint32_t n_dims = 0;                        // 1..4
   std::array<uint64_t, 4> ne = {1, 1, 1, 1};  // elements per dimension; unused dims are 1
   GgmlType type = GgmlType::kF32;
   uint64_t offset = 0;  // from the start of the data section
@@ -93,15 +93,15 @@ struct GgufReadOptions {
   bool keep_string_arrays = false;
   // Upper bounds that make absurd-but-not-yet-truncated headers fail fast, with OutOfRange.
   // max_string_bytes applies to strings that are stored, not to skipped array elements.
-  uint64_t max_string_bytes = 64ull << 20;     // one string
+  uint64_t max_string_bytes = 64ull << 20;  // one string
   uint64_t max_tensor_count = 1ull << 24;
   uint64_t max_metadata_count = 1ull << 20;
 };
 
 struct GgufFile {
   uint32_t version = 0;
-  uint64_t alignment = 32;    // general.alignment, or 32
-  uint64_t data_offset = 0;   // file offset where tensor data starts (aligned)
+  uint64_t alignment = 32;   // general.alignment, or 32
+  uint64_t data_offset = 0;  // file offset where tensor data starts (aligned)
   uint64_t file_size = 0;
   // In file order of appearance is not needed by any caller; keys are unique.
   std::map<std::string, GgufValue, std::less<>> metadata;

@@ -90,11 +90,37 @@ StatusOr<uint32_t> RequiredU32(const GgufFile& file, const std::string& key, uin
   return static_cast<uint32_t>(*value);
 }
 
-uint32_t OptionalU32(const GgufFile& file, const std::string& key, uint32_t fallback) {
-  auto value = file.GetUint(key);
-  if (!value || *value > UINT32_MAX) return fallback;
-  return static_cast<uint32_t>(*value);
-}
+// Reads optional integer keys: an absent key takes its default, a present one must be an
+// integer within its bound, or the first such problem is kept for the caller to return. A
+// malformed value never silently turns into the default.
+class OptionalKeys {
+ public:
+  explicit OptionalKeys(const GgufFile& file) : file_(file) {}
+
+  uint32_t Get(const std::string& key, uint32_t fallback, uint32_t max) {
+    if (file_.Find(key) == nullptr) return fallback;
+    const std::optional<uint64_t> value = file_.GetUint(key);
+    if (!value || *value > max) {
+      if (status_.ok()) {
+        status_ =
+            Status::InvalidArgument(fmt::format("{} must be an integer from 0 to {}", key, max));
+      }
+      return fallback;
+    }
+    return static_cast<uint32_t>(*value);
+  }
+
+  const Status& status() const { return status_; }
+
+ private:
+  const GgufFile& file_;
+  Status status_;
+};
+
+// Bounds that no real model reaches; they keep the planner's products inside 64 bits.
+constexpr uint32_t kMaxVocab = 1u << 24;
+constexpr uint32_t kMaxExperts = 1024;
+constexpr uint32_t kMaxHeadDim = 1u << 16;
 
 // "blk.12.attn_q.weight" -> 12; nullopt for non-block tensors.
 std::optional<uint32_t> BlockIndex(std::string_view name) {
@@ -192,22 +218,23 @@ StatusOr<ModelInfo> ModelInfoFromGguf(const GgufFile& file, const std::string& n
   if (!n_ctx_train.ok()) return n_ctx_train.status();
   info.n_ctx_train = *n_ctx_train;
 
-  const uint32_t n_nextn = OptionalU32(file, arch + ".nextn_predict_layers", 0);
+  OptionalKeys optional(file);
+  const uint32_t n_nextn = optional.Get(arch + ".nextn_predict_layers", 0, kMaxLayers);
   if (n_nextn >= info.n_layer) {
     return Status::InvalidArgument(
         fmt::format("{}.nextn_predict_layers = {} leaves no layers", arch, n_nextn));
   }
   const uint32_t n_layer_main = info.n_layer - n_nextn;
 
-  info.n_vocab = OptionalU32(file, arch + ".vocab_size", 0);
+  info.n_vocab = optional.Get(arch + ".vocab_size", 0, kMaxVocab);
   if (info.n_vocab == 0) {
     if (auto count = file.GetArrayCount("tokenizer.ggml.tokens")) {
       info.n_vocab = static_cast<uint32_t>(std::min<uint64_t>(*count, UINT32_MAX));
     }
   }
 
-  info.n_expert = OptionalU32(file, arch + ".expert_count", 0);
-  info.n_expert_used = OptionalU32(file, arch + ".expert_used_count", 0);
+  info.n_expert = optional.Get(arch + ".expert_count", 0, kMaxExperts);
+  info.n_expert_used = optional.Get(arch + ".expert_used_count", 0, kMaxExperts);
   if (info.n_expert_used > info.n_expert) {
     return Status::InvalidArgument(
         fmt::format("{}.expert_used_count ({}) exceeds expert_count ({})", arch, info.n_expert_used,
@@ -217,8 +244,12 @@ StatusOr<ModelInfo> ModelInfoFromGguf(const GgufFile& file, const std::string& n
   // llama.cpp reads these arrays for n_layer() entries; nextn layers keep their defaults.
   auto n_head = PerLayer(file, arch + ".attention.head_count", n_layer_main, 0u);
   if (!n_head.ok()) return n_head.status();
-  auto n_head_kv = PerLayer(file, arch + ".attention.head_count_kv", n_layer_main, std::nullopt);
-  if (!n_head_kv.ok()) n_head_kv = *n_head;  // absent: same as head_count
+  // head_count_kv is optional and defaults to head_count; present, it must be valid.
+  StatusOr<std::vector<uint32_t>> n_head_kv = *n_head;
+  if (file.Find(arch + ".attention.head_count_kv") != nullptr) {
+    n_head_kv = PerLayer(file, arch + ".attention.head_count_kv", n_layer_main, std::nullopt);
+    if (!n_head_kv.ok()) return n_head_kv.status();
+  }
   auto n_ff = PerLayer(file, arch + ".feed_forward_length", n_layer_main, 0u);
   if (!n_ff.ok()) return n_ff.status();
 
@@ -232,12 +263,18 @@ StatusOr<ModelInfo> ModelInfoFromGguf(const GgufFile& file, const std::string& n
   uint32_t head_dim_k = 0;
   uint32_t head_dim_v = 0;
   if (n_head0 > 0) {
-    head_dim_k = OptionalU32(file, arch + ".attention.key_length", info.n_embd / n_head0);
-    head_dim_v = OptionalU32(file, arch + ".attention.value_length", info.n_embd / n_head0);
+    head_dim_k = optional.Get(arch + ".attention.key_length", info.n_embd / n_head0, kMaxHeadDim);
+    head_dim_v = optional.Get(arch + ".attention.value_length", info.n_embd / n_head0, kMaxHeadDim);
+    if (head_dim_k == 0 || head_dim_v == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "{} has {} attention heads but a head dimension of 0 (key_length {}, value_length {})",
+          arch, n_head0, head_dim_k, head_dim_v));
+    }
   }
-  const uint32_t head_dim_k_swa = OptionalU32(file, arch + ".attention.key_length_swa", head_dim_k);
+  const uint32_t head_dim_k_swa =
+      optional.Get(arch + ".attention.key_length_swa", head_dim_k, kMaxHeadDim);
   const uint32_t head_dim_v_swa =
-      OptionalU32(file, arch + ".attention.value_length_swa", head_dim_v);
+      optional.Get(arch + ".attention.value_length_swa", head_dim_v, kMaxHeadDim);
   info.is_mla = file.GetUint(arch + ".attention.key_length_mla").has_value() &&
                 file.GetUint(arch + ".attention.value_length_mla").has_value();
 
@@ -271,15 +308,15 @@ StatusOr<ModelInfo> ModelInfoFromGguf(const GgufFile& file, const std::string& n
   }
 
   if (recurrent || hybrid) {
-    const uint64_t d_conv = OptionalU32(file, arch + ".ssm.conv_kernel", 0);
-    const uint64_t d_inner = OptionalU32(file, arch + ".ssm.inner_size", 0);
-    const uint64_t d_state = OptionalU32(file, arch + ".ssm.state_size", 0);
-    const uint64_t n_group = OptionalU32(file, arch + ".ssm.group_count", 0);
-    const uint64_t wkv_head = OptionalU32(file, arch + ".wkv.head_size", 0);
+    const uint64_t d_conv = optional.Get(arch + ".ssm.conv_kernel", 0, 1u << 10);
+    const uint64_t d_inner = optional.Get(arch + ".ssm.inner_size", 0, 1u << 20);
+    const uint64_t d_state = optional.Get(arch + ".ssm.state_size", 0, 1u << 16);
+    const uint64_t n_group = optional.Get(arch + ".ssm.group_count", 0, 1u << 16);
+    const uint64_t wkv_head = optional.Get(arch + ".wkv.head_size", 0, 1u << 16);
     uint64_t r = 0;
     uint64_t s = 0;
     if (wkv_head != 0) {
-      const uint64_t token_shift = OptionalU32(file, arch + ".token_shift_count", 2);
+      const uint64_t token_shift = optional.Get(arch + ".token_shift_count", 2, 16);
       r = token_shift * info.n_embd;
       s = info.n_embd * wkv_head;
     } else {
@@ -288,6 +325,7 @@ StatusOr<ModelInfo> ModelInfoFromGguf(const GgufFile& file, const std::string& n
     }
     info.recurrent_state_elements = r + s;
   }
+  if (!optional.status().ok()) return optional.status();
 
   // Tensor bytes, exact from the tensor table.
   for (const GgufTensorInfo& t : file.tensors) {

@@ -25,9 +25,9 @@ struct LayerInfo {
   uint32_t n_head_kv = 0;
   uint32_t head_dim_k = 0;  // per head, elements
   uint32_t head_dim_v = 0;
-  uint32_t n_ff = 0;        // dense feed-forward width (0 for pure MoE layers)
-  bool has_kv = true;       // false: the layer reads another layer's cache or has none
-  bool is_swa = false;      // sliding-window attention layer
+  uint32_t n_ff = 0;          // dense feed-forward width (0 for pure MoE layers)
+  bool has_kv = true;         // false: the layer reads another layer's cache or has none
+  bool is_swa = false;        // sliding-window attention layer
   bool is_recurrent = false;  // SSM/RWKV layer: fixed-size state instead of KV cache
   uint64_t weight_bytes = 0;  // bytes of all tensors named blk.<i>.*
 };
@@ -36,7 +36,7 @@ struct ModelInfo {
   std::string name;          // file stem, HF repo id, or table key
   std::string architecture;  // llama.cpp arch name ("llama", "qwen2") or HF model_type
   ModelSource source = ModelSource::kGguf;
-  std::string provenance;    // "GGUF header of /models/x.gguf", "known table: ... (source)"
+  std::string provenance;  // "GGUF header of /models/x.gguf", "known table: ... (source)"
 
   uint32_t n_layer = 0;  // all blocks, including nextn/MTP blocks
   uint32_t n_embd = 0;   // hidden size
@@ -51,13 +51,13 @@ struct ModelInfo {
   std::vector<LayerInfo> layers;
 
   // Weights.
-  uint64_t weights_bytes = 0;      // every tensor (or checkpoint bytes)
-  uint64_t token_embd_bytes = 0;   // token_embd / embed_tokens: kept on the host by llama.cpp
-  uint64_t output_bytes = 0;       // output / lm_head (0 when tied to the embeddings)
-  uint64_t expert_bytes = 0;       // routed-expert tensors, of which n_expert_used/n_expert are
-                                   // read per token
+  uint64_t weights_bytes = 0;     // every tensor (or checkpoint bytes)
+  uint64_t token_embd_bytes = 0;  // token_embd / embed_tokens: kept on the host by llama.cpp
+  uint64_t output_bytes = 0;      // output / lm_head (0 when tied to the embeddings)
+  uint64_t expert_bytes = 0;      // routed-expert tensors, of which n_expert_used/n_expert are
+                                  // read per token
   bool weights_exact = true;
-  std::string weights_dtype;       // "q4_K_M", "awq-int4", "bf16": for humans
+  std::string weights_dtype;  // "q4_K_M", "awq-int4", "bf16": for humans
 
   // Why an engine cannot run this model, with a source; empty when it can.
   std::string llama_cpp_unsupported;

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "plan/graph_allocator.h"
+#include "util/checked_math.h"
 
 namespace cortex {
 namespace {
@@ -16,7 +17,6 @@ constexpr uint32_t kHadamardBlock = 64;  // llama.cpp rotates quantized caches i
 struct GraphShape {
   uint32_t n_tokens;
   uint32_t n_outputs;
-  uint32_t n_stream;
 };
 
 // Whether llama.cpp rotates a quantized cache (src/llama-kv-cache.cpp): the type is quantized
@@ -74,10 +74,13 @@ ComputeGraph BuildGraph(const ModelInfo& model, const ComputeBufferParams& p,
   // K is rotated in the largest power-of-two block (from 64) that divides its head size, V
   // always in blocks of 64 (llama_kv_cache::build_input_k_rot / build_input_v_rot).
   uint64_t k_block = kHadamardBlock;
-  if (!model.layers.empty()) {
-    const uint64_t hd = model.layers.front().head_dim_k;
-    while (hd % (k_block * 2) == 0)
-      k_block *= 2;
+  if (rot_k) {
+    for (const LayerInfo& l : model.layers) {
+      if (!l.has_kv || l.is_recurrent) continue;
+      while (l.head_dim_k % (k_block * 2) == 0)
+        k_block *= 2;
+      break;
+    }
   }
   auto hadamard = [&](ComputeGraph::Id x, ComputeGraph::Id* rot, const char* rot_name,
                       uint64_t bytes) {
@@ -124,7 +127,7 @@ ComputeGraph BuildGraph(const ModelInfo& model, const ComputeBufferParams& p,
       if (rot_k) K = hadamard(K, &in.k_rot, "attn_inp_k_rot", kvk * T * kF32);
       // Cache writes. Without flash attention V is stored transposed and indexed per element.
       if (in.k_idxs < 0) in.k_idxs = input("k_idxs", 8 * T);
-      if (in.v_idxs < 0) in.v_idxs = input("v_idxs", p.flash_attn ? 8 * T : 8 * T * max_kvv);
+      if (in.v_idxs < 0) in.v_idxs = input("v_idxs", p.flash_attn ? 8 * T : SatMul(8, T, max_kvv));
       g.AddSink("set_rows_k", {g.AddView("k_cur", K), in.k_idxs, cache});
       g.AddSink("set_rows_v", {g.AddView("v_cur", V), in.v_idxs, cache});
       // Attention.
@@ -141,9 +144,10 @@ ComputeGraph BuildGraph(const ModelInfo& model, const ComputeBufferParams& p,
         const auto fa = g.AddOp("fattn", qv * T * kF32, {qp, kp, vp, *mask});
         out = g.AddView("kqv_out", fa);
       } else {
-        const auto kq = g.AddOp("kq", n_kv * T * L.n_head * kF32, {kp, qp});
+        const uint64_t kq_bytes = SatMul(n_kv, T, L.n_head, kF32);
+        const auto kq = g.AddOp("kq", kq_bytes, {kp, qp});
         if (*mask < 0) *mask = input("kq_mask", n_kv * T * mask_elem);
-        const auto sm = g.AddOp("kq_soft_max", n_kv * T * L.n_head * kF32, {kq, *mask}, {kq});
+        const auto sm = g.AddOp("kq_soft_max", kq_bytes, {kq, *mask}, {kq});
         const auto kqv = g.AddOp("kqv", qv * T * kF32, {vp, sm});
         out = g.AddOp("kqv_out", qv * T * kF32, {g.AddView("kqv_p", kqv)});
       }
@@ -204,7 +208,8 @@ ComputeBufferSize LlamaCppComputeBuffer(const ModelInfo& model, const ComputeBuf
   const uint32_t n_seq = std::max<uint32_t>(1, p.n_seq);
   const uint32_t n_stream = p.unified ? 1 : n_seq;
   // Prompt-processing graph: a full micro-batch, rounded up to a multiple of the sequences.
-  uint32_t n_tokens = std::min(std::max<uint32_t>(1, p.n_ctx_seq * n_stream), p.n_ubatch);
+  uint32_t n_tokens = static_cast<uint32_t>(
+      std::min<uint64_t>(std::max<uint64_t>(1, uint64_t{p.n_ctx_seq} * n_stream), p.n_ubatch));
   const uint32_t n_outputs_pp = std::max<uint32_t>(1, std::min(n_tokens, p.n_outputs_max));
   if (n_tokens % n_seq != 0) n_tokens = (n_tokens + n_seq - 1) / n_seq * n_seq;
   out.n_tokens = n_tokens;
@@ -212,11 +217,10 @@ ComputeBufferSize LlamaCppComputeBuffer(const ModelInfo& model, const ComputeBuf
   const uint64_t alignment = p.gpu ? kGpuAlignment : kCpuAlignment;
   uint64_t inputs_pp = 0;
   uint64_t inputs_tg = 0;
-  const uint64_t pp = PlanGraphBuffer(
-      BuildGraph(model, p, {n_tokens, n_outputs_pp, n_stream}, &inputs_pp), alignment);
+  const uint64_t pp =
+      PlanGraphBuffer(BuildGraph(model, p, {n_tokens, n_outputs_pp}, &inputs_pp), alignment);
   // Token-generation graph: one token per sequence.
-  const uint64_t tg =
-      PlanGraphBuffer(BuildGraph(model, p, {n_seq, n_seq, n_stream}, &inputs_tg), alignment);
+  const uint64_t tg = PlanGraphBuffer(BuildGraph(model, p, {n_seq, n_seq}, &inputs_tg), alignment);
   out.device_bytes = std::max(pp, tg);
   if (p.gpu) {
     // Inputs and the token embeddings (llama.cpp keeps token_embd on the host) are computed in

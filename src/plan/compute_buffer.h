@@ -28,6 +28,7 @@
 
 #include "model/ggml_type.h"
 #include "model/model_info.h"
+#include "util/checked_math.h"
 
 namespace cortex {
 
@@ -36,8 +37,7 @@ struct ComputeBufferParams {
   uint32_t n_swa_cells = 0;    // cells per stream of the sliding-window cache, if any
   uint32_t n_seq = 1;          // -np
   bool unified = false;        // --kv-unified
-  uint32_t n_batch = 2048;     // after llama.cpp's clamp to the requested context
-  uint32_t n_ubatch = 512;     // after the clamp to n_batch
+  uint32_t n_ubatch = 512;     // after llama.cpp's clamps: min(ctx as requested, batch, ubatch)
   uint32_t n_outputs_max = 1;  // llama-server: one per slot
   bool flash_attn = true;
   GgmlType type_k = GgmlType::kF16;
@@ -49,7 +49,7 @@ struct ComputeBufferSize {
   uint64_t device_bytes = 0;  // the backend's compute buffer (CPU when nothing is offloaded)
   uint64_t host_bytes = 0;    // the host-side buffer a GPU backend also needs
   uint32_t n_tokens = 0;      // micro-batch the buffer was planned for
-  uint64_t total() const { return device_bytes + host_bytes; }
+  uint64_t total() const { return SatAdd(device_bytes, host_bytes); }
 };
 
 ComputeBufferSize LlamaCppComputeBuffer(const ModelInfo& model, const ComputeBufferParams& params);

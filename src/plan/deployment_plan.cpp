@@ -10,6 +10,7 @@
 #include "plan/llama_cpp_plan.h"
 #include "plan/vllm_plan.h"
 #include "util/bytes.h"
+#include "util/checked_math.h"
 
 namespace cortex {
 namespace {
@@ -71,6 +72,13 @@ void PlanLlamaCppEngine(Context& ctx, const EngineConfig& e, const ModelInfo& m,
   ep.kv_bytes_per_token = plan->kv.bytes_per_cell;
   ep.server_flags = plan->server_flags;
   ep.max_ctx_in_budget = MaxLlamaCppContext(m, *settings, overhead, e.budget_bytes);
+  // One request holds a slot's share of the cache (all of it when unified), at most the
+  // training context.
+  auto per_request = [&](uint64_t ctx_size) {
+    const uint64_t share = plan->unified ? ctx_size : ctx_size / plan->n_seq;
+    return m.n_ctx_train > 0 ? std::min<uint64_t>(share, m.n_ctx_train) : share;
+  };
+  ep.max_ctx_per_request_in_budget = per_request(ep.max_ctx_in_budget);
 
   // The same budget with other cache types. Quantized V needs flash attention.
   const std::pair<GgmlType, GgmlType> kCacheTypes[] = {{GgmlType::kF16, GgmlType::kF16},
@@ -86,11 +94,12 @@ void PlanLlamaCppEngine(Context& ctx, const EngineConfig& e, const ModelInfo& m,
     kp.n_ctx = kLlamaCppCtxPad;
     kp.type_k = k;
     kp.type_v = v;
+    kp.flash_attn = IsQuantized(v) || plan->flash_attn;
     auto kv = LlamaCppKvCache(m, kp);
     if (!kv.ok()) continue;
+    const uint64_t max_ctx = MaxLlamaCppContext(m, s, overhead, e.budget_bytes);
     ep.cache_type_fits.push_back({std::string(GgmlTypeName(k)), std::string(GgmlTypeName(v)),
-                                  kv->bytes_per_cell,
-                                  MaxLlamaCppContext(m, s, overhead, e.budget_bytes)});
+                                  kv->bytes_per_cell, max_ctx, per_request(max_ctx)});
   }
 
   const uint64_t total = ep.memory.total_bytes();
@@ -127,13 +136,13 @@ void PlanLlamaCppEngine(Context& ctx, const EngineConfig& e, const ModelInfo& m,
         m.n_ctx_train > 0 &&
         std::any_of(ep.cache_type_fits.begin(), ep.cache_type_fits.end(),
                     [&](const CacheTypeFit& f) { return f.max_ctx > m.n_ctx_train; });
-    ctx.Add(Severity::kInfo, e.name, "",
-            fmt::format("largest ctx-size in its {} budget: {}{}", FormatBytes(e.budget_bytes),
-                        list,
-                        past_training ? fmt::format(" (the model was trained on {} tokens; "
-                                                    "llama-server caps each slot there)",
-                                                    FormatCount(m.n_ctx_train))
-                                      : ""));
+    ctx.Add(
+        Severity::kInfo, e.name, "",
+        fmt::format("largest ctx-size in its {} budget: {}{}", FormatBytes(e.budget_bytes), list,
+                    past_training ? fmt::format(" (the model was trained on {} tokens; "
+                                                "llama-server caps each slot there)",
+                                                FormatCount(m.n_ctx_train))
+                                  : ""));
   }
 }
 
@@ -159,6 +168,7 @@ void PlanVllmEngine(Context& ctx, const EngineConfig& e, const ModelInfo& m, Eng
   ep.memory = plan->memory;
   ep.kv_bytes_per_token = plan->kv_bytes_per_token;
   ep.max_ctx_in_budget = plan->max_len_in_pool;
+  ep.max_ctx_per_request_in_budget = plan->max_len_in_pool;
   ep.server_flags = plan->server_flags;
   for (auto [name, bytes] : {std::pair{"bf16", 2}, std::pair{"fp8", 1}}) {
     const uint64_t per_token = VllmKvBytesPerToken(m, static_cast<uint64_t>(bytes));
@@ -166,7 +176,7 @@ void PlanVllmEngine(Context& ctx, const EngineConfig& e, const ModelInfo& m, Eng
         per_token == 0
             ? 0
             : plan->kv_pool_bytes / (per_token * settings->block_size) * settings->block_size;
-    ep.cache_type_fits.push_back({name, name, per_token, tokens});
+    ep.cache_type_fits.push_back({name, name, per_token, tokens, tokens});
   }
   if (settings->kv_cache_dtype.rfind("fp8", 0) == 0) {
     ctx.Add(Severity::kWarning, e.name, "",
@@ -231,13 +241,13 @@ void PlanLanes(Context& ctx, const std::map<std::string, const ModelInfo*>& mode
         std::string best;
         for (const CacheTypeFit& f : ep.cache_type_fits) {
           if (!best.empty()) best += ", ";
-          best += fmt::format("{} at K {} / V {}", FormatCount(f.max_ctx), f.cache_type_k,
-                              f.cache_type_v);
+          best += fmt::format("{} at K {} / V {}", FormatCount(f.max_ctx_per_request),
+                              f.cache_type_k, f.cache_type_v);
         }
         ctx.Add(
             Severity::kError, ep.name, lane.name,
-            fmt::format("wants {} tokens per request; {} serves {} (its {} budget holds at most "
-                        "{})",
+            fmt::format("wants {} tokens per request; {} serves {} (in its {} budget one request "
+                        "could hold at most {})",
                         wanted, ep.name, FormatCount(ep.ctx_per_request),
                         FormatBytes(ep.budget_bytes), best));
       } else if (lp.context_max && ep.ctx_per_request < *lp.context_max) {
@@ -248,9 +258,9 @@ void PlanLanes(Context& ctx, const std::map<std::string, const ModelInfo*>& mode
       }
     }
 
-    const uint64_t kv_read = ep.kv_bytes_per_token * context;
+    const uint64_t kv_read = SatMul(ep.kv_bytes_per_token, context);
     lp.decode_tokens_per_s_bound = DecodeTokensPerSecondBound(
-        mp.bandwidth_bytes_per_s, mp.bandwidth_efficiency, ep.active_weight_bytes + kv_read);
+        mp.bandwidth_bytes_per_s, mp.bandwidth_efficiency, SatAdd(ep.active_weight_bytes, kv_read));
     if (lp.tokens_per_s_target) {
       const double empty = DecodeTokensPerSecondBound(
           mp.bandwidth_bytes_per_s, mp.bandwidth_efficiency, ep.active_weight_bytes);
@@ -330,7 +340,10 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
     ep.resident = paused.count(e.name) == 0;
     auto it = models.find(e.name);
     if (!ep.resident) {
-      // Paused engines hold no memory in this profile; their lanes say so.
+      // Paused engines hold no memory in this profile (so nothing of theirs can fail to fit);
+      // their lanes say they are unavailable.
+      ep.budget_bytes = 0;
+      ep.fits = true;
     } else if (it == models.end()) {
       ctx.Add(Severity::kError, e.name, "", "no model was resolved for this engine");
     } else if (!it->second.ok()) {
@@ -356,7 +369,7 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
         ep.active_weight_bytes = ActiveWeightBytesPerToken(m);
         ep.decode_tokens_per_s_bound = DecodeTokensPerSecondBound(
             mp.bandwidth_bytes_per_s, mp.bandwidth_efficiency,
-            ep.active_weight_bytes + ep.kv_bytes_per_token * ep.ctx_per_request);
+            SatAdd(ep.active_weight_bytes, SatMul(ep.kv_bytes_per_token, ep.ctx_per_request)));
         bool engine_error = false;
         for (const Finding& f : out.findings) {
           engine_error |= f.engine == e.name && f.severity == Severity::kError;
@@ -365,17 +378,27 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
       }
     }
     if (ep.resident) {
-      mp.budgets_bytes += ep.budget_bytes;
+      mp.budgets_bytes = SatAdd(mp.budgets_bytes, ep.budget_bytes);
+      // An engine over its budget is already an error of its own; counting only up to its
+      // budget keeps the pool check about the budgets, not a repeat of that error.
       if (ep.planned) {
-        mp.used_bytes += ep.memory.total_bytes();
-        mp.device_bytes += ep.memory.device_bytes;
+        mp.used_bytes = SatAdd(mp.used_bytes, ep.memory.total_bytes());
+        mp.device_bytes =
+            SatAdd(mp.device_bytes, std::min(ep.memory.device_bytes, ep.budget_bytes));
+      } else {
+        mp.device_bytes = SatAdd(mp.device_bytes, ep.budget_bytes);
       }
     }
     out.engines.push_back(std::move(ep));
   }
 
-  mp.free_bytes = static_cast<int64_t>(mp.memory_bytes) - static_cast<int64_t>(mp.reserved_bytes) -
-                  static_cast<int64_t>(mp.budgets_bytes);
+  // Config sizes are below 2^50 each, so these differences fit in 64 signed bits unless the
+  // budgets saturated; clamp to the most negative meaningful value then.
+  const uint64_t committed = SatAdd(mp.reserved_bytes, mp.budgets_bytes);
+  mp.free_bytes = committed <= mp.memory_bytes
+                      ? static_cast<int64_t>(mp.memory_bytes - committed)
+                      : -static_cast<int64_t>(
+                            std::min<uint64_t>(committed - mp.memory_bytes, uint64_t{1} << 62));
   if (mp.free_bytes < 0) {
     ctx.Add(Severity::kError, "", "",
             fmt::format(

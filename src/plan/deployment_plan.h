@@ -39,7 +39,9 @@ struct CacheTypeFit {
   std::string cache_type_k;
   std::string cache_type_v;
   uint64_t kv_bytes_per_token = 0;
-  uint64_t max_ctx = 0;  // largest context in the engine's budget
+  uint64_t max_ctx = 0;              // largest ctx-size (all slots) in the engine's budget
+  uint64_t max_ctx_per_request = 0;  // what one request can hold then (a slot's share, capped
+                                     // at the training context)
 };
 
 struct EnginePlan {
@@ -49,7 +51,7 @@ struct EnginePlan {
   std::string model_provenance;
   bool weights_exact = false;
   uint64_t budget_bytes = 0;
-  bool resident = true;  // false: paused in this profile
+  bool resident = true;  // false: paused in this profile (budget_bytes 0, nothing planned)
   bool planned = false;  // the model resolved and the engine could be planned
   bool fits = false;
 
@@ -61,7 +63,8 @@ struct EnginePlan {
   std::string cache_type_v;
   std::optional<bool> flash_attn;  // not applicable to vLLM
   EngineMemory memory;
-  uint64_t max_ctx_in_budget = 0;
+  uint64_t max_ctx_in_budget = 0;  // llama.cpp: largest ctx-size; vLLM: tokens the pool holds
+  uint64_t max_ctx_per_request_in_budget = 0;
   uint64_t kv_bytes_per_token = 0;
   uint64_t active_weight_bytes = 0;      // read per decoded token
   double decode_tokens_per_s_bound = 0;  // one stream at ctx_per_request

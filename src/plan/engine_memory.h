@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/checked_math.h"
+
 namespace cortex {
 
 enum class Severity { kInfo, kWarning, kError };
@@ -29,7 +31,8 @@ struct EngineMemory {
   uint64_t device_bytes = 0;    // of the total, what lives in GPU-mapped memory
 
   uint64_t total_bytes() const {
-    return weights_bytes + kv_bytes + compute_bytes + output_bytes + overhead_bytes;
+    return SatAdd(SatAdd(SatAdd(weights_bytes, kv_bytes), SatAdd(compute_bytes, output_bytes)),
+                  overhead_bytes);
   }
 };
 

@@ -7,6 +7,10 @@
 namespace cortex {
 namespace {
 
+// Tensors larger than this are absurd (256 TiB); capping them keeps every offset the free list
+// computes for even the largest graphs (about 2^14 tensors) below its tail block's size.
+constexpr uint64_t kMaxTensorBytes = uint64_t{1} << 48;
+
 uint64_t AlignUp(uint64_t n, uint64_t alignment) {
   return (n + alignment - 1) / alignment * alignment;
 }
@@ -66,7 +70,7 @@ class FreeList {
   uint64_t max_size() const { return max_size_; }
 
  private:
-  static constexpr uint64_t kTail = UINT64_MAX / 4;
+  static constexpr uint64_t kTail = UINT64_MAX / 2;
   struct Block {
     uint64_t offset;
     uint64_t size;
@@ -143,6 +147,12 @@ uint64_t PlanGraphBuffer(const ComputeGraph& graph, uint64_t alignment) {
   const auto& tensors = graph.tensors();
   std::vector<State> state(tensors.size());
   FreeList free_list;
+  bool absurd = false;
+  auto size_of = [&](int id) {
+    const uint64_t bytes = tensors[static_cast<size_t>(id)].bytes;
+    if (bytes > kMaxTensorBytes) absurd = true;
+    return AlignUp(std::min(bytes, kMaxTensorBytes), alignment);
+  };
 
   auto owned = [&](int id) {
     const Kind k = tensors[static_cast<size_t>(id)].kind;
@@ -153,13 +163,13 @@ uint64_t PlanGraphBuffer(const ComputeGraph& graph, uint64_t alignment) {
     if (s.placed || !owned(id)) return;
     s.placed = true;
     s.allocated = true;
-    s.offset = free_list.Allocate(AlignUp(tensors[static_cast<size_t>(id)].bytes, alignment));
+    s.offset = free_list.Allocate(size_of(id));
   };
   auto release = [&](int id) {
     State& s = state[static_cast<size_t>(id)];
     if (tensors[static_cast<size_t>(id)].output || !s.allocated) return;
     s.allocated = false;
-    free_list.Free(s.offset, AlignUp(tensors[static_cast<size_t>(id)].bytes, alignment));
+    free_list.Free(s.offset, size_of(id));
   };
 
   // Inputs are leaves of the graph: ggml places all of them first, in the order the graph
@@ -210,7 +220,7 @@ uint64_t PlanGraphBuffer(const ComputeGraph& graph, uint64_t alignment) {
       }
     }
   }
-  return free_list.max_size();
+  return absurd ? UINT64_MAX : free_list.max_size();
 }
 
 }  // namespace cortex

@@ -66,7 +66,7 @@ class ComputeGraph {
 };
 
 // Returns the buffer size ggml's allocator reaches for `graph`, with every size rounded up to
-// `alignment` (a power of two).
+// `alignment` (a power of two); UINT64_MAX when a tensor is absurdly large (over 256 TiB).
 uint64_t PlanGraphBuffer(const ComputeGraph& graph, uint64_t alignment);
 
 }  // namespace cortex

@@ -1,7 +1,9 @@
 #include "plan/kv_cache.h"
 
 #include <fmt/format.h>
+
 #include <algorithm>
+#include "util/checked_math.h"
 
 namespace cortex {
 namespace {
@@ -55,18 +57,20 @@ StatusOr<KvCacheSize> LlamaCppKvCache(const ModelInfo& model, const KvCacheParam
   if (model.n_swa > 0) out.n_swa_cells = static_cast<uint32_t>(swa_cells);
 
   // Without flash attention V is transposed and llama.cpp pads it to the widest layer.
-  uint32_t widest_v = 0;
+  uint64_t widest_v = 0;
   for (const LayerInfo& layer : model.layers) {
-    if (layer.has_kv) widest_v = std::max(widest_v, layer.head_dim_v * layer.n_head_kv);
+    if (layer.has_kv) widest_v = std::max(widest_v, uint64_t{layer.head_dim_v} * layer.n_head_kv);
   }
 
   const bool quantized_k = IsQuantized(params.type_k);
   const bool quantized_v = IsQuantized(params.type_v);
-  for (const LayerInfo& layer : model.layers) {
+  out.layer_bytes.assign(model.layers.size(), 0);
+  for (size_t il = 0; il < model.layers.size(); ++il) {
+    const LayerInfo& layer = model.layers[il];
     if (layer.is_recurrent) {
       ++out.n_layers_recurrent;
-      out.recurrent_bytes +=
-          model.recurrent_state_elements * 4 * std::max<uint64_t>(1, params.n_seq);
+      out.layer_bytes[il] = SatMul(model.recurrent_state_elements, 4, params.n_seq);
+      out.recurrent_bytes = SatAdd(out.recurrent_bytes, out.layer_bytes[il]);
       continue;
     }
     if (!layer.has_kv) continue;
@@ -79,17 +83,26 @@ StatusOr<KvCacheSize> LlamaCppKvCache(const ModelInfo& model, const KvCacheParam
     const uint64_t k_row =
         RowBytesUnchecked(params.type_k, uint64_t{layer.head_dim_k} * layer.n_head_kv);
     const uint64_t v_elems =
-        params.flash_attn ? uint64_t{layer.head_dim_v} * layer.n_head_kv : uint64_t{widest_v};
+        params.flash_attn ? uint64_t{layer.head_dim_v} * layer.n_head_kv : widest_v;
     const uint64_t v_row = model.is_mla ? 0 : RowBytesUnchecked(params.type_v, v_elems);
     const uint64_t cells = (layer.is_swa ? swa_cells : n_ctx_seq) * out.n_stream;
-    out.k_bytes += k_row * cells;
-    out.v_bytes += v_row * cells;
+    const uint64_t k_bytes = SatMul(k_row, cells);
+    const uint64_t v_bytes = SatMul(v_row, cells);
+    out.k_bytes = SatAdd(out.k_bytes, k_bytes);
+    out.v_bytes = SatAdd(out.v_bytes, v_bytes);
+    out.layer_bytes[il] = SatAdd(k_bytes, v_bytes);
     if (layer.is_swa) {
       ++out.n_layers_swa;
     } else {
       ++out.n_layers_full;
-      out.bytes_per_cell += k_row + v_row;
+      out.bytes_per_cell = SatAdd(out.bytes_per_cell, k_row + v_row);
     }
+  }
+  if (SatAdd(out.kv_bytes(), out.recurrent_bytes) >= kAbsurdBytes) {
+    return Status::InvalidArgument(
+        fmt::format("the KV cache would exceed 1 EiB ({} cells of {} layers): the model's shape "
+                    "or the context is implausible",
+                    n_ctx, model.layers.size()));
   }
   return out;
 }

@@ -25,9 +25,11 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "model/ggml_type.h"
 #include "model/model_info.h"
+#include "util/checked_math.h"
 #include "util/status.h"
 
 namespace cortex {
@@ -56,15 +58,18 @@ struct KvCacheSize {
   uint64_t recurrent_bytes = 0;  // llama.cpp logs these as "RS buffer"
   // Bytes one more cell of the full-context cache costs (the per-token price of context).
   uint64_t bytes_per_cell = 0;
+  // Cache (or recurrent state) bytes per layer, so offloaded layers can be summed.
+  std::vector<uint64_t> layer_bytes;
 
-  uint64_t kv_bytes() const { return k_bytes + v_bytes; }
-  uint64_t total_bytes() const { return k_bytes + v_bytes + recurrent_bytes; }
+  uint64_t kv_bytes() const { return SatAdd(k_bytes, v_bytes); }
+  uint64_t total_bytes() const { return SatAdd(kv_bytes(), recurrent_bytes); }
 };
 
 // Returns the cache llama.cpp allocates for `model` under `params`.
 // Returns InvalidArgument when the cache cannot be built: n_seq of 0 or above 256 (LLAMA_MAX_SEQ),
-// a context that rounds past 2^32 cells, or a quantized cache type whose block size does not
-// divide the head dimension (llama.cpp refuses to start).
+// a context that rounds past 2^32 cells, a quantized cache type whose block size does not divide
+// the head dimension (llama.cpp refuses to start), or a size past kAbsurdBytes (an implausible
+// shape; sizes saturate rather than wrap on the way there).
 // REQUIRES: params.n_ctx != 0 or model.n_ctx_train != 0.
 StatusOr<KvCacheSize> LlamaCppKvCache(const ModelInfo& model, const KvCacheParams& params);
 

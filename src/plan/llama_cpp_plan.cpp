@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "util/bytes.h"
+#include "util/checked_math.h"
 
 namespace cortex {
 namespace {
@@ -11,15 +12,8 @@ namespace {
 constexpr uint32_t kMaxSeq = 256;
 constexpr int64_t kAutoSlots = 4;  // llama-server's -np auto
 
-const FlagValue* Find(const FlagMap& flags, std::string_view name) {
-  for (const auto& [key, value] : flags) {
-    if (key == name) return &value;
-  }
-  return nullptr;
-}
-
 Status ReadInt(const FlagMap& flags, std::string_view name, int64_t* out) {
-  const FlagValue* v = Find(flags, name);
+  const FlagValue* v = FindFlag(flags, name);
   if (v == nullptr) return Status::Ok();
   if (v->kind != FlagValue::Kind::kInt) {
     return Status::InvalidArgument(
@@ -30,7 +24,7 @@ Status ReadInt(const FlagMap& flags, std::string_view name, int64_t* out) {
 }
 
 StatusOr<std::optional<bool>> ReadBool(const FlagMap& flags, std::string_view name) {
-  const FlagValue* v = Find(flags, name);
+  const FlagValue* v = FindFlag(flags, name);
   if (v == nullptr) return std::optional<bool>();
   if (v->kind == FlagValue::Kind::kBool) return std::optional<bool>(v->bool_value);
   if (v->text == "on") return std::optional<bool>(true);
@@ -40,7 +34,7 @@ StatusOr<std::optional<bool>> ReadBool(const FlagMap& flags, std::string_view na
 }
 
 Status ReadCacheType(const FlagMap& flags, std::string_view name, GgmlType* out) {
-  const FlagValue* v = Find(flags, name);
+  const FlagValue* v = FindFlag(flags, name);
   if (v == nullptr) return Status::Ok();
   auto type = GgmlTypeFromName(v->text);
   if (!type || !IsKvCacheType(*type)) {
@@ -74,7 +68,7 @@ StatusOr<LlamaCppSettings> ReadLlamaCppSettings(const FlagMap& flags) {
         std::pair{"cache-ram", &s.cache_ram_mib}}) {
     if (Status st = ReadInt(flags, name, field); !st.ok()) return st;
   }
-  if (const FlagValue* v = Find(flags, "n-gpu-layers")) {
+  if (const FlagValue* v = FindFlag(flags, "n-gpu-layers")) {
     if (v->kind == FlagValue::Kind::kInt) {
       s.n_gpu_layers = v->int_value;
     } else if (v->text == "auto") {
@@ -97,7 +91,7 @@ StatusOr<LlamaCppSettings> ReadLlamaCppSettings(const FlagMap& flags) {
   s.kv_offload = !no_offload->value_or(false);
   if (Status st = ReadCacheType(flags, "cache-type-k", &s.cache_type_k); !st.ok()) return st;
   if (Status st = ReadCacheType(flags, "cache-type-v", &s.cache_type_v); !st.ok()) return st;
-  if (const FlagValue* v = Find(flags, "flash-attn")) {
+  if (const FlagValue* v = FindFlag(flags, "flash-attn")) {
     if (v->text == "on" || (v->kind == FlagValue::Kind::kBool && v->bool_value)) {
       s.flash_attn = FlashAttnMode::kOn;
     } else if (v->text == "off" || (v->kind == FlagValue::Kind::kBool && !v->bool_value)) {
@@ -113,8 +107,8 @@ StatusOr<LlamaCppSettings> ReadLlamaCppSettings(const FlagMap& flags) {
 }
 
 uint32_t LlamaCppPlan::ctx_per_slot(const ModelInfo& model) const {
-  const uint32_t cells = unified ? kv.n_ctx : kv.n_ctx_seq;
-  return model.n_ctx_train > 0 ? std::min(cells, model.n_ctx_train) : cells;
+  // A unified cache has one stream of all n_ctx cells, so n_ctx_seq is right either way.
+  return model.n_ctx_train > 0 ? std::min(kv.n_ctx_seq, model.n_ctx_train) : kv.n_ctx_seq;
 }
 
 StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettings& s,
@@ -134,7 +128,11 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
     plan.n_seq = kAutoSlots;
     plan.unified = s.kv_unified.value_or(true);
     note(Severity::kInfo,
-         "parallel is automatic: llama-server runs 4 slots sharing one unified KV cache");
+         plan.unified
+             ? "parallel is automatic: llama-server runs 4 slots sharing one unified KV cache"
+             : "parallel is automatic: llama-server runs 4 slots; with kv-unified off "
+               "the supervisor passes --parallel 4 --no-kv-unified, so each slot gets "
+               "its own quarter of the cache");
   } else if (s.parallel < 1 || s.parallel > kMaxSeq) {
     return Status::InvalidArgument(
         fmt::format("parallel = {}: llama-server accepts 1 to {} slots", s.parallel, kMaxSeq));
@@ -144,7 +142,10 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
   }
 
   // Context.
-  uint64_t requested = static_cast<uint64_t>(std::max<int64_t>(0, s.ctx_size));
+  if (s.ctx_size < 0) {
+    return Status::InvalidArgument(fmt::format("ctx-size {} is negative", s.ctx_size));
+  }
+  uint64_t requested = static_cast<uint64_t>(s.ctx_size);
   if (requested == 0) {
     if (model.n_ctx_train == 0) {
       return Status::InvalidArgument(
@@ -204,13 +205,11 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
   auto kv = LlamaCppKvCache(model, kp);
   if (!kv.ok()) return kv.status();
   plan.kv = *kv;
-  if (model.n_ctx_train > 0 &&
-      plan.ctx_per_slot(model) < (plan.unified ? plan.kv.n_ctx : plan.kv.n_ctx_seq)) {
+  if (plan.ctx_per_slot(model) < plan.kv.n_ctx_seq) {
     note(Severity::kWarning,
          fmt::format("each slot holds {} cells but the model was trained on {} tokens; "
                      "llama-server caps each slot at the training context",
-                     FormatCount(plan.unified ? plan.kv.n_ctx : plan.kv.n_ctx_seq),
-                     FormatCount(model.n_ctx_train)));
+                     FormatCount(plan.kv.n_ctx_seq), FormatCount(model.n_ctx_train)));
   }
 
   // Offload: layers from n_layer + 1 - ngl upwards go to the GPU; index n_layer is the output.
@@ -221,16 +220,13 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
   const int64_t gpu_start = int64_t{n_layer} + 1 - ngl;
   uint64_t device_weights = 0;
   uint64_t layer_weights = 0;
-  uint64_t device_kv_fraction_num = 0;
-  uint64_t kv_layers = 0;
+  uint64_t device_kv = 0;
   for (uint32_t il = 0; il < n_layer; ++il) {
     layer_weights += model.layers[il].weight_bytes;
-    const bool on_gpu = int64_t{il} >= gpu_start;
-    if (on_gpu) device_weights += model.layers[il].weight_bytes;
-    if (model.layers[il].has_kv) {
-      ++kv_layers;
-      if (on_gpu && s.kv_offload) ++device_kv_fraction_num;
-    }
+    if (int64_t{il} < gpu_start) continue;
+    device_weights += model.layers[il].weight_bytes;
+    // Each layer's cache (or recurrent state) lives on that layer's device.
+    if (s.kv_offload) device_kv = SatAdd(device_kv, plan.kv.layer_bytes[il]);
   }
   const bool output_on_gpu = ngl >= 1;
   // Everything outside the blocks but the token embeddings belongs to the output layer.
@@ -241,7 +237,7 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
   // With tied embeddings the output layer uses token_embd, which stays on the host; llama.cpp
   // loads a second copy for an offloaded output layer.
   uint64_t duplicated_output = 0;
-  if (output_on_gpu && model.output_bytes == 0 && ngl > 0) {
+  if (output_on_gpu && model.output_bytes == 0) {
     duplicated_output = model.token_embd_bytes;
     device_weights += duplicated_output;
     note(Severity::kInfo,
@@ -255,7 +251,6 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
   cp.n_swa_cells = plan.kv.n_swa_cells;
   cp.n_seq = plan.n_seq;
   cp.unified = plan.unified;
-  cp.n_batch = plan.n_batch;
   cp.n_ubatch = plan.n_ubatch;
   cp.n_outputs_max = plan.n_seq;  // llama-server: one output per slot
   cp.flash_attn = plan.flash_attn;
@@ -268,7 +263,7 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
   m.weights_bytes = model.weights_bytes + duplicated_output;
   m.kv_bytes = plan.kv.total_bytes();
   m.compute_bytes = plan.compute.total();
-  m.output_bytes = uint64_t{model.n_vocab} * plan.n_seq * 4;
+  m.output_bytes = SatMul(model.n_vocab, plan.n_seq, 4);
   if (s.cache_ram_mib > 0) plan.prompt_cache_bytes = static_cast<uint64_t>(s.cache_ram_mib) * kMiB;
   if (s.cache_ram_mib < 0) {
     note(Severity::kWarning,
@@ -279,14 +274,22 @@ StatusOr<LlamaCppPlan> PlanLlamaCpp(const ModelInfo& model, const LlamaCppSettin
                                       "cache in host memory; counted as overhead",
                                       s.cache_ram_mib, FormatBytes(plan.prompt_cache_bytes)));
   }
-  m.overhead_bytes = overhead_bytes + plan.prompt_cache_bytes;
-  const uint64_t device_kv = kv_layers == 0 ? 0 : m.kv_bytes / kv_layers * device_kv_fraction_num;
-  m.device_bytes = device_weights + device_kv + plan.compute.device_bytes * (cp.gpu ? 1 : 0);
+  m.overhead_bytes = SatAdd(overhead_bytes, plan.prompt_cache_bytes);
+  m.device_bytes = SatAdd(device_weights, device_kv);
+  if (cp.gpu) m.device_bytes = SatAdd(m.device_bytes, plan.compute.device_bytes);
+  if (m.total_bytes() >= kAbsurdBytes) {
+    return Status::InvalidArgument(fmt::format(
+        "the plan exceeds 1 EiB (compute buffers {} bytes): the model's shape or the flags are "
+        "implausible",
+        m.compute_bytes));
+  }
 
   // What the supervisor passes so the engine allocates exactly this.
   auto& f = plan.server_flags;
   f.emplace_back("fit", "off");
-  f.emplace_back("ctx-size", std::to_string(plan.kv.n_ctx));
+  // The context as requested: llama.cpp clamps the batch to it before padding, so passing the
+  // padded value would change n_ubatch and the compute buffer.
+  f.emplace_back("ctx-size", std::to_string(requested));
   f.emplace_back("parallel", std::to_string(plan.n_seq));
   f.emplace_back(plan.unified ? "kv-unified" : "no-kv-unified", "");
   f.emplace_back("cache-type-k", std::string(GgmlTypeName(s.cache_type_k)));

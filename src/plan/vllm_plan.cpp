@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "util/bytes.h"
+#include "util/checked_math.h"
 
 namespace cortex {
 namespace {
@@ -13,15 +14,8 @@ constexpr double kDefaultUtilization = 0.92;
 constexpr uint64_t kLargeDevice = 70 * kGiB;  // vLLM raises its batch defaults above this
 constexpr uint64_t kCudaGraphEstimate = 512 * kMiB;
 
-const FlagValue* Find(const FlagMap& flags, std::string_view name) {
-  for (const auto& [key, value] : flags) {
-    if (key == name) return &value;
-  }
-  return nullptr;
-}
-
 StatusOr<std::optional<uint64_t>> ReadCount(const FlagMap& flags, std::string_view name) {
-  const FlagValue* v = Find(flags, name);
+  const FlagValue* v = FindFlag(flags, name);
   if (v == nullptr) return std::optional<uint64_t>();
   if (v->kind != FlagValue::Kind::kInt || v->int_value < 1) {
     return Status::InvalidArgument(
@@ -50,7 +44,7 @@ uint64_t VllmKvBytesPerToken(const ModelInfo& model, uint64_t dtype_bytes) {
 
 StatusOr<VllmSettings> ReadVllmSettings(const FlagMap& flags) {
   VllmSettings s;
-  if (const FlagValue* v = Find(flags, "max-model-len"); v != nullptr && v->text != "auto") {
+  if (const FlagValue* v = FindFlag(flags, "max-model-len"); v != nullptr && v->text != "auto") {
     auto n = ReadCount(flags, "max-model-len");
     if (!n.ok()) return n.status();
     s.max_model_len = *n;
@@ -64,7 +58,7 @@ StatusOr<VllmSettings> ReadVllmSettings(const FlagMap& flags) {
   auto block = ReadCount(flags, "block-size");
   if (!block.ok()) return block.status();
   if (*block) s.block_size = **block;
-  if (const FlagValue* v = Find(flags, "gpu-memory-utilization")) {
+  if (const FlagValue* v = FindFlag(flags, "gpu-memory-utilization")) {
     const double u =
         v->kind == FlagValue::Kind::kInt ? static_cast<double>(v->int_value) : v->float_value;
     if (!(v->kind == FlagValue::Kind::kInt || v->kind == FlagValue::Kind::kFloat) ||
@@ -74,21 +68,17 @@ StatusOr<VllmSettings> ReadVllmSettings(const FlagMap& flags) {
     }
     s.gpu_memory_utilization = u;
   }
-  if (const FlagValue* v = Find(flags, "kv-cache-memory-bytes")) {
-    if (v->kind == FlagValue::Kind::kInt && v->int_value > 0) {
-      s.kv_cache_memory_bytes = static_cast<uint64_t>(v->int_value);
-    } else {
-      auto size = ParseByteSize(v->text);
-      if (!size.ok() || *size == 0) {
-        return Status::InvalidArgument(fmt::format(
-            "flag kv-cache-memory-bytes: expected bytes or a size such as 12GiB, got \"{}\"",
-            v->text));
-      }
-      s.kv_cache_memory_bytes = *size;
+  if (const FlagValue* v = FindFlag(flags, "kv-cache-memory-bytes")) {
+    auto size = ParseByteSize(v->text);  // plain byte counts parse too
+    if (!size.ok() || *size == 0) {
+      return Status::InvalidArgument(fmt::format(
+          "flag kv-cache-memory-bytes: expected bytes or a size such as 12GiB, got \"{}\"",
+          v->text));
     }
+    s.kv_cache_memory_bytes = *size;
   }
-  if (const FlagValue* v = Find(flags, "kv-cache-dtype")) s.kv_cache_dtype = v->text;
-  if (const FlagValue* v = Find(flags, "enforce-eager")) {
+  if (const FlagValue* v = FindFlag(flags, "kv-cache-dtype")) s.kv_cache_dtype = v->text;
+  if (const FlagValue* v = FindFlag(flags, "enforce-eager")) {
     s.enforce_eager = v->kind == FlagValue::Kind::kBool ? v->bool_value : v->text != "false";
   }
   return s;
@@ -121,7 +111,8 @@ StatusOr<VllmPlan> PlanVllm(const ModelInfo& model, const VllmSettings& s, uint6
                      FormatCount(plan.max_model_len), FormatCount(model.n_ctx_train)));
   }
   plan.kv_dtype_bytes = DtypeBytes(s.kv_cache_dtype);
-  plan.kv_dtype = s.kv_cache_dtype == "auto" ? "bf16" : s.kv_cache_dtype;
+  // "auto" is the checkpoint's own 16-bit type (bf16, or fp16 for AWQ/GPTQ checkpoints).
+  plan.kv_dtype = s.kv_cache_dtype == "auto" ? "auto-16bit" : s.kv_cache_dtype;
   plan.kv_bytes_per_token = VllmKvBytesPerToken(model, plan.kv_dtype_bytes);
 
   // Activation peak of the profiling run: hidden states, QKV, attention output and the SwiGLU
@@ -132,8 +123,8 @@ StatusOr<VllmPlan> PlanVllm(const ModelInfo& model, const VllmSettings& s, uint6
   const uint64_t kv = uint64_t{l0.n_head_kv} * (l0.head_dim_k + l0.head_dim_v);
   const uint64_t ff = l0.n_ff != 0 ? l0.n_ff : 4ull * model.n_embd;
   const uint64_t forward =
-      plan.max_num_batched_tokens * 2 * (2ull * model.n_embd + q + kv + q + 3 * ff);
-  const uint64_t sampler = plan.max_num_seqs * uint64_t{model.n_vocab} * 4 * 2;
+      SatMul(plan.max_num_batched_tokens, 2, 2ull * model.n_embd + q + kv + q + 3 * ff);
+  const uint64_t sampler = SatMul(plan.max_num_seqs, model.n_vocab, 4 * 2);
   plan.activation_bytes = std::max(forward, sampler);
   plan.non_torch_bytes = overhead_bytes;
   plan.cuda_graph_bytes = s.enforce_eager ? 0 : kCudaGraphEstimate;
@@ -142,44 +133,49 @@ StatusOr<VllmPlan> PlanVllm(const ModelInfo& model, const VllmSettings& s, uint6
                    "tokens, plus {} non-torch and {} of CUDA/HIP graphs",
                    FormatBytes(plan.activation_bytes), FormatCount(plan.max_num_batched_tokens),
                    FormatBytes(plan.non_torch_bytes), FormatBytes(plan.cuda_graph_bytes)));
-  const uint64_t non_kv =
-      model.weights_bytes + plan.activation_bytes + plan.non_torch_bytes + plan.cuda_graph_bytes;
+  const uint64_t non_kv = SatAdd(SatAdd(model.weights_bytes, plan.activation_bytes),
+                                 SatAdd(plan.non_torch_bytes, plan.cuda_graph_bytes));
+  if (non_kv >= kAbsurdBytes) {
+    return Status::InvalidArgument(fmt::format(
+        "the activation estimate exceeds 1 EiB ({} batched tokens, {} sequences): the flags are "
+        "implausible",
+        plan.max_num_batched_tokens, plan.max_num_seqs));
+  }
 
   // The KV pool: pinned, derived from a utilization, or (ours) the rest of the budget.
-  int64_t pool = 0;
+  uint64_t pool = 0;
   if (s.kv_cache_memory_bytes) {
-    pool = static_cast<int64_t>(*s.kv_cache_memory_bytes);
-    plan.requested_bytes = non_kv + *s.kv_cache_memory_bytes;
-  } else if (s.gpu_memory_utilization) {
-    plan.requested_bytes = static_cast<uint64_t>(
-        std::floor(*s.gpu_memory_utilization * static_cast<double>(gpu_pool_bytes)));
-    pool = static_cast<int64_t>(plan.requested_bytes) - static_cast<int64_t>(non_kv);
-    note(Severity::kInfo,
-         fmt::format("gpu-memory-utilization {:.2f} is a fraction of the whole {} pool: vLLM asks "
-                     "for {}",
-                     *s.gpu_memory_utilization, FormatBytes(gpu_pool_bytes),
-                     FormatBytes(plan.requested_bytes)));
+    pool = *s.kv_cache_memory_bytes;
+    plan.requested_bytes = SatAdd(non_kv, pool);
   } else {
-    plan.requested_bytes = budget_bytes;
-    pool = static_cast<int64_t>(budget_bytes) - static_cast<int64_t>(non_kv);
-    note(Severity::kInfo,
-         fmt::format("left alone, vLLM would take gpu-memory-utilization {:.2f} of the pool ({}); "
-                     "the supervisor pins the KV pool with --kv-cache-memory-bytes instead",
-                     kDefaultUtilization,
-                     FormatBytes(static_cast<uint64_t>(kDefaultUtilization *
-                                                       static_cast<double>(gpu_pool_bytes)))));
+    if (s.gpu_memory_utilization) {
+      plan.requested_bytes = static_cast<uint64_t>(
+          std::floor(*s.gpu_memory_utilization * static_cast<double>(gpu_pool_bytes)));
+      note(Severity::kInfo,
+           fmt::format("gpu-memory-utilization {:.2f} is a fraction of the whole {} pool: vLLM "
+                       "asks for {}",
+                       *s.gpu_memory_utilization, FormatBytes(gpu_pool_bytes),
+                       FormatBytes(plan.requested_bytes)));
+    } else {
+      plan.requested_bytes = budget_bytes;
+      note(Severity::kInfo,
+           fmt::format("left alone, vLLM would take gpu-memory-utilization {:.2f} of the pool "
+                       "({}); the supervisor pins the KV pool with --kv-cache-memory-bytes instead",
+                       kDefaultUtilization,
+                       FormatBytes(static_cast<uint64_t>(kDefaultUtilization *
+                                                         static_cast<double>(gpu_pool_bytes)))));
+    }
+    pool = plan.requested_bytes > non_kv ? plan.requested_bytes - non_kv : 0;
   }
-  if (pool <= 0) {
-    plan.kv_pool_bytes = 0;
+  if (pool == 0) {
     note(Severity::kError,
          fmt::format("no memory is left for the KV cache: weights {} + activations {} + runtime {} "
                      "already take {} of {}",
                      FormatBytes(model.weights_bytes), FormatBytes(plan.activation_bytes),
                      FormatBytes(plan.non_torch_bytes + plan.cuda_graph_bytes), FormatBytes(non_kv),
                      FormatBytes(plan.requested_bytes)));
-  } else {
-    plan.kv_pool_bytes = static_cast<uint64_t>(pool);
   }
+  plan.kv_pool_bytes = pool;
 
   const uint64_t block_bytes = s.block_size * plan.kv_bytes_per_token;
   plan.num_blocks = block_bytes == 0 ? 0 : plan.kv_pool_bytes / block_bytes;
@@ -189,11 +185,16 @@ StatusOr<VllmPlan> PlanVllm(const ModelInfo& model, const VllmSettings& s, uint6
   plan.max_concurrency = blocks_per_request == 0 ? 0
                                                  : static_cast<double>(plan.num_blocks) /
                                                        static_cast<double>(blocks_per_request);
-  if (plan.num_blocks < blocks_per_request) {
+  if (plan.kv_bytes_per_token == 0) {
+    note(Severity::kWarning,
+         "the model keeps no per-token KV cache (recurrent layers only); "
+         "vLLM's pool holds state, not tokens");
+  } else if (plan.num_blocks < blocks_per_request) {
     note(Severity::kError,
          fmt::format("one request of max-model-len {} needs {} of KV cache, but the pool holds {} "
                      "({} tokens): vLLM refuses to start",
-                     FormatCount(plan.max_model_len), FormatBytes(blocks_per_request * block_bytes),
+                     FormatCount(plan.max_model_len),
+                     FormatBytes(SatMul(blocks_per_request, block_bytes)),
                      FormatBytes(plan.kv_pool_bytes), FormatCount(plan.kv_tokens)));
   }
 

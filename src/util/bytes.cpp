@@ -1,8 +1,8 @@
 #include "util/bytes.h"
 
+#include <fmt/format.h>
 #include <cctype>
 #include <cmath>
-#include <fmt/format.h>
 
 namespace cortex {
 namespace {
@@ -13,14 +13,16 @@ struct Unit {
 };
 
 constexpr Unit kUnits[] = {
-    {"B", 1},           {"KiB", kKiB},          {"MiB", kMiB},
-    {"GiB", kGiB},      {"TiB", kTiB},          {"KB", 1000ull},
+    {"B", 1},           {"KiB", kKiB},         {"MiB", kMiB},
+    {"GiB", kGiB},      {"TiB", kTiB},         {"KB", 1000ull},
     {"MB", 1000000ull}, {"GB", 1000000000ull}, {"TB", 1000000000000ull},
 };
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())))
+    s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -71,8 +73,8 @@ StatusOr<uint64_t> ParseByteSize(std::string_view text) {
   }
   if (factor == 0) {
     return Status::InvalidArgument(fmt::format(
-        "expected a size unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB) in \"{}\", got \"{}\"",
-        input, unit_text));
+        "expected a size unit (B, KiB, MiB, GiB, TiB, KB, MB, GB, TB) in \"{}\", got \"{}\"", input,
+        unit_text));
   }
   if (factor == 1 && frac_num != 0) return expected(" (a fraction of a byte)");
   if (whole != 0 && factor > UINT64_MAX / whole) return expected(" (too large)");
@@ -89,13 +91,13 @@ StatusOr<uint64_t> ParseByteSize(std::string_view text) {
 StatusOr<uint64_t> ParseBandwidth(std::string_view text) {
   std::string_view input = Trim(text);
   if (input.size() < 2 || input.substr(input.size() - 2) != "/s") {
-    return Status::InvalidArgument(fmt::format(
-        "expected a bandwidth such as 256GB/s or 210GiB/s, got \"{}\"", input));
+    return Status::InvalidArgument(
+        fmt::format("expected a bandwidth such as 256GB/s or 210GiB/s, got \"{}\"", input));
   }
   auto size = ParseByteSize(input.substr(0, input.size() - 2));
   if (!size.ok()) {
-    return Status::InvalidArgument(fmt::format(
-        "expected a bandwidth such as 256GB/s or 210GiB/s, got \"{}\"", input));
+    return Status::InvalidArgument(
+        fmt::format("expected a bandwidth such as 256GB/s or 210GiB/s, got \"{}\"", input));
   }
   return *size;
 }
@@ -113,14 +115,12 @@ std::string FormatBytes(uint64_t bytes) {
 }
 
 std::string FormatCount(uint64_t n) {
-  std::string digits = std::to_string(n);
+  const std::string digits = std::to_string(n);
   std::string out;
-  const size_t lead = digits.size() % 3;
   for (size_t i = 0; i < digits.size(); ++i) {
-    if (i != 0 && (i - lead) % 3 == 0 && i >= lead) out.push_back(',');
+    if (i != 0 && (digits.size() - i) % 3 == 0) out.push_back(',');
     out.push_back(digits[i]);
   }
-  if (!out.empty() && out.front() == ',') out.erase(0, 1);
   return out;
 }
 

@@ -36,7 +36,9 @@ class Status {
   static Status InvalidArgument(std::string message) {
     return Status(Code::kInvalidArgument, std::move(message));
   }
-  static Status NotFound(std::string message) { return Status(Code::kNotFound, std::move(message)); }
+  static Status NotFound(std::string message) {
+    return Status(Code::kNotFound, std::move(message));
+  }
   static Status IoError(std::string message) { return Status(Code::kIoError, std::move(message)); }
   static Status Corruption(std::string message) {
     return Status(Code::kCorruption, std::move(message));

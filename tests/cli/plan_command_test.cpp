@@ -148,3 +148,33 @@ TEST(PlanCommandTest, HelpAndBadUsage) {
 
 }  // namespace
 }  // namespace cortex
+
+namespace cortex {
+namespace {
+
+TEST(PlanCommandTest, AnSvgThatCannotBeWrittenExitsThreeAfterPrintingThePlan) {
+  const Result r = Cortex("plan -c " + kSeed + " --svg /nonexistent-dir/map.svg");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.out.find("memory map"), std::string::npos);
+  EXPECT_NE(r.err.find("cannot write /nonexistent-dir/map.svg"), std::string::npos);
+}
+
+TEST(PlanCommandTest, PausedEnginesHoldNoBudgetInJson) {
+  const Result r = Cortex("plan --json -c " + kSeed + " --profile burst");
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(r.out, ec);
+  ASSERT_FALSE(ec);
+  uint64_t budgets = 0;
+  for (const auto& e : v.as_object().at("engines").as_array()) {
+    const auto& o = e.as_object();
+    budgets += o.at("budget_bytes").to_number<uint64_t>();
+    if (!o.at("resident").as_bool()) {
+      EXPECT_EQ(o.at("budget_bytes").to_number<uint64_t>(), 0u);
+      EXPECT_TRUE(o.at("fits").as_bool());
+    }
+  }
+  EXPECT_EQ(budgets, (96ull + 8) << 30);  // deep-lane's burst budget and governance
+}
+
+}  // namespace
+}  // namespace cortex

@@ -519,11 +519,12 @@ engines:
 lanes:
   l: {engine: a}
 )",
-     {"9:17: engines.a.flags.ctx-size: expected an integer >= 0, got -1",
-      "10:17: engines.a.flags.parallel: expected a positive integer, or -1 (auto), got 0",
+     {"9:17: engines.a.flags.ctx-size: expected an integer from 0 (the training context) to "
+      "4294967040, got -1",
+      "10:17: engines.a.flags.parallel: expected an integer from 1 to 256, or -1 (auto), got 0",
       "11:19: engines.a.flags.kv-unified: expected true or false, got 1",
       "12:21: engines.a.flags.n-gpu-layers: expected an integer >= -1, auto or all, got \"some\"",
-      "13:20: engines.a.flags.ubatch-size: expected a positive integer, got 0"}},
+      "13:20: engines.a.flags.ubatch-size: expected an integer from 1 to 1048576, got 0"}},
     {"VllmGpuMemoryUtilizationAboveOne",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:
@@ -554,12 +555,69 @@ engines:
 lanes:
   l: {engine: a}
 )",
-     {"9:22: engines.a.flags.max-model-len: expected a positive integer or auto, got 0",
+     {"9:22: engines.a.flags.max-model-len: expected an integer from 1 to 4294967296, or auto, got "
+      "0",
       "10:23: engines.a.flags.kv-cache-dtype: expected one of auto, bfloat16, float16, fp8, "
       "fp8_e4m3, fp8_e5m2, got \"fp4\"",
       "11:19: engines.a.flags.block-size: expected one of 1, 8, 16, 32, 64, 128, 256, got 24",
-      "12:30: engines.a.flags.kv-cache-memory-bytes: expected a positive number of bytes or a "
-      "size such as 12GiB, got \"0GiB\""}},
+      "12:30: engines.a.flags.kv-cache-memory-bytes: expected a positive number of bytes up to "
+      "1 PiB, or a size such as 12GiB, got \"0GiB\""}},
+    {"QuantizedVCacheWithFlashAttentionOffIsRefusedAsLlamaServerDoes",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a:
+    engine: llama.cpp
+    model: /m.gguf
+    port: 8080
+    budget: 8GiB
+    flags: {cache-type-v: q8_0, flash-attn: off}
+lanes:
+  l: {engine: a}
+)",
+     {"8:45: engines.a: cache-type-v q8_0 needs flash attention, but flash-attn is off; "
+      "llama-server refuses to start (\"quantized V cache was requested, but this requires "
+      "Flash Attention\")"}},
+    {"ProfileThatTurnsFlashAttentionOffUnderAQuantizedVIsRefused",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a:
+    engine: llama.cpp
+    model: /m.gguf
+    port: 8080
+    budget: 8GiB
+    flags: {cache-type-v: q4_0}
+    profiles:
+      slow: {flags: {flash-attn: off}}
+lanes:
+  l: {engine: a}
+)",
+     {"10:34: engines.a.profiles.slow: cache-type-v q4_0 needs flash attention, but flash-attn "
+      "is off; llama-server refuses to start (\"quantized V cache was requested, but this "
+      "requires Flash Attention\")"}},
+    {"LlamaServerLimitsOnSlotsContextAndBatches",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a:
+    engine: llama.cpp
+    model: /m.gguf
+    port: 8080
+    budget: 8GiB
+    flags: {parallel: 300, ctx-size: 5000000000, batch-size: 9999999}
+lanes:
+  l: {engine: a}
+)",
+     {"8:23: engines.a.flags.parallel: expected an integer from 1 to 256, or -1 (auto), got 300",
+      "8:38: engines.a.flags.ctx-size: expected an integer from 0 (the training context) to "
+      "4294967040, got 5000000000",
+      "8:62: engines.a.flags.batch-size: expected an integer from 1 to 1048576, got 9999999"}},
+    {"MachineMemoryPastAPebibyteIsATypo",
+     R"(machine: {memory: 2048TiB, bandwidth: 256GB/s}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 8GiB}
+lanes:
+  l: {engine: a}
+)",
+     {"1:19: machine.memory: expected at most 1024TiB, got 2048TiB"}},
     {"VllmFlagWithUnderscores",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:

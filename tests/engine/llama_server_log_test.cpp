@@ -81,3 +81,21 @@ TEST(LlamaServerLogTest, IgnoresGarbage) {
 
 }  // namespace
 }  // namespace cortex
+
+namespace cortex {
+namespace {
+
+TEST(LlamaServerLogTest, FlashAttentionAutoIsResolvedByALaterLine) {
+  EXPECT_EQ(ParseLlamaServerMemoryLog("llama_context: flash_attn    = auto\n"
+                                      "resolve_fused_ops: Flash Attention enabled\n")
+                .flash_attn,
+            std::optional<bool>(true));
+  EXPECT_EQ(ParseLlamaServerMemoryLog(
+                "llama_context: flash_attn    = auto\n"
+                "resolve_fused_ops: Flash Attention not supported, set to disabled\n")
+                .flash_attn,
+            std::optional<bool>(false));
+}
+
+}  // namespace
+}  // namespace cortex

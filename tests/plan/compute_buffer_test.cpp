@@ -56,8 +56,7 @@ double PlannedMib(const ModelInfo& m, const Row& r) {
   p.n_ctx_seq = kv->n_ctx_seq;
   p.n_seq = r.np;
   p.unified = r.unified;
-  p.n_batch = std::min<uint32_t>(r.ctx, 2048);
-  p.n_ubatch = std::min(p.n_batch, r.ubatch);
+  p.n_ubatch = std::min({r.ctx, 2048u, r.ubatch});
   p.n_outputs_max = r.np;
   p.flash_attn = r.fa;
   p.type_k = r.k;

@@ -123,7 +123,7 @@ TEST(LlamaCppPlanTest, PassesEveryMemoryFlagExplicitlyWithFitOff) {
   auto plan = PlanLlamaCpp(Llama8B(), s, 0);
   ASSERT_TRUE(plan.ok());
   EXPECT_EQ(Flag(*plan, "fit"), "off");
-  EXPECT_EQ(Flag(*plan, "ctx-size"), "10240");
+  EXPECT_EQ(Flag(*plan, "ctx-size"), "10000");  // as requested; llama.cpp pads it itself
   EXPECT_EQ(Flag(*plan, "cache-type-k"), "f16");
   EXPECT_EQ(Flag(*plan, "ubatch-size"), "512");
   EXPECT_EQ(Flag(*plan, "n-gpu-layers"), "33");  // all 32 blocks and the output layer
@@ -218,6 +218,61 @@ TEST(LlamaCppPlanTest, RefusesModelsLlamaCppCannotLoad) {
   auto plan = PlanLlamaCpp(*vision, s, 0);
   ASSERT_FALSE(plan.ok());
   EXPECT_EQ(plan.status().code(), Status::Code::kUnsupported);
+}
+
+}  // namespace
+}  // namespace cortex
+
+namespace cortex {
+namespace {
+
+TEST(LlamaCppPlanTest, RecurrentModelsArePlannedWithoutAttention) {
+  ModelInfo m;
+  m.architecture = "mamba";
+  m.n_layer = 2;
+  m.n_embd = 256;
+  m.n_vocab = 1000;
+  m.n_ctx_train = 1 << 20;
+  m.recurrent_state_elements = 3 * 512 + 16 * 512;
+  for (int i = 0; i < 2; ++i) {
+    LayerInfo l;
+    l.is_recurrent = true;
+    l.has_kv = false;
+    m.layers.push_back(l);
+  }
+  LlamaCppSettings s;
+  s.ctx_size = 4096;
+  s.parallel = 2;
+  s.cache_type_k = GgmlType::kQ8_0;  // would rotate an attention cache
+  auto plan = PlanLlamaCpp(m, s, 0);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->memory.kv_bytes, 2u * (3 * 512 + 16 * 512) * 4 * 2);
+  // Each layer's state sits on its layer's device.
+  EXPECT_GE(plan->memory.device_bytes, plan->memory.kv_bytes);
+}
+
+TEST(LlamaCppPlanTest, AbsurdSizesAreRefusedNotWrappedAround) {
+  ModelInfo m;
+  m.architecture = "llama";
+  m.n_layer = 1;
+  m.n_embd = 1 << 20;
+  m.n_vocab = 1000;
+  m.n_ctx_train = 0;
+  LayerInfo l;
+  l.n_head = 1 << 20;
+  l.n_head_kv = 1 << 20;
+  l.head_dim_k = l.head_dim_v = 1 << 16;
+  l.n_ff = 1 << 20;
+  m.layers.push_back(l);
+  LlamaCppSettings s;
+  s.ctx_size = 4294967040;
+  s.parallel = 1;
+  s.ubatch_size = 1 << 20;
+  s.batch_size = 1 << 20;
+  s.flash_attn = FlashAttnMode::kOff;
+  auto plan = PlanLlamaCpp(m, s, 0);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("1 EiB"), std::string::npos) << plan.status().message();
 }
 
 }  // namespace

@@ -104,3 +104,32 @@ TEST(VllmPlanTest, LargeDevicesGetVllmsLargerBatchDefaults) {
 
 }  // namespace
 }  // namespace cortex
+
+namespace cortex {
+namespace {
+
+TEST(VllmPlanTest, AbsurdBatchSizesAreRefusedNotWrappedAround) {
+  auto m = LookupKnownModel("Qwen/Qwen2.5-Coder-32B-Instruct", "awq");
+  ASSERT_TRUE(m.ok());
+  VllmSettings s;
+  s.max_model_len = 8192;
+  s.max_num_batched_tokens = 9007199254740992ull;  // 2^53: the product wraps to 0 unchecked
+  auto plan = PlanVllm(*m, s, 40 * kGiB, 110 * kGiB, kGiB);
+  ASSERT_FALSE(plan.ok());
+  EXPECT_NE(plan.status().message().find("1 EiB"), std::string::npos);
+}
+
+TEST(VllmPlanTest, APinnedPoolLargerThanTheBudgetIsOverBudget) {
+  auto m = LookupKnownModel("Qwen/Qwen2.5-Coder-32B-Instruct", "awq");
+  ASSERT_TRUE(m.ok());
+  VllmSettings s;
+  s.max_model_len = 8192;
+  s.kv_cache_memory_bytes = uint64_t{1} << 45;
+  auto plan = PlanVllm(*m, s, 40 * kGiB, 110 * kGiB, kGiB);
+  ASSERT_TRUE(plan.ok());
+  EXPECT_GT(plan->requested_bytes, 40 * kGiB);
+  EXPECT_GT(plan->memory.total_bytes(), 40 * kGiB);
+}
+
+}  // namespace
+}  // namespace cortex
