@@ -606,6 +606,11 @@ class Parser {
       Status s = ReadString(&t.name, "tensor name");
       if (!s.ok()) return s;
       if (t.name.empty()) return Corrupt(name_at, "tensor name is empty");
+      // ggml keeps names in a 64-byte field and refuses the file otherwise (GGML_MAX_NAME).
+      if (t.name.size() >= 64) {
+        return Corrupt(name_at, fmt::format("tensor name {} is {} bytes; ggml allows at most 63",
+                                            Quoted(t.name.substr(0, 64) + "..."), t.name.size()));
+      }
       name_ = &t.name;
       if (!names.insert(t.name).second) {
         return Corrupt(name_at, fmt::format("duplicate tensor name {}", Quoted(t.name)));
@@ -708,6 +713,7 @@ class Parser {
 
   Status CheckTensorExtents() {
     const uint64_t size = file_.file_size;
+    uint64_t expected_offset = 0;
     for (size_t i = 0; i < file_.tensors.size(); ++i) {
       const GgufTensorInfo& t = file_.tensors[i];
       // Overflow past 2^64 is past the end of any file.
@@ -722,6 +728,17 @@ class Parser {
             "file ({} bytes)",
             offset_fields_[i], Quoted(t.name), t.n_bytes, t.offset, end, size));
       }
+      // ggml requires the tensors back to back in file order, each padded to the alignment;
+      // anything else (overlaps, gaps) makes llama.cpp refuse the file, and overlapping tensors
+      // would make the weights look larger than the file.
+      if (t.offset != expected_offset) {
+        return Status::Corruption(fmt::format(
+            "at byte {}: tensor {} has data offset {}, expected {} (ggml requires tensors in file "
+            "order, back to back, each padded to {} bytes)",
+            offset_fields_[i], Quoted(t.name), t.offset, expected_offset, file_.alignment));
+      }
+      expected_offset =
+          t.offset + (t.n_bytes + file_.alignment - 1) / file_.alignment * file_.alignment;
     }
     return Status::Ok();
   }

@@ -654,6 +654,19 @@ std::vector<HostileCase> HostileCases() {
        "tensor name is empty (tensor info 1 of 2, its name)"},
       {"RejectsDuplicateTensorName", [] { return WithRawTensorInfoNamed("good.weight"); },
        Code::kCorruption, "duplicate tensor name 'good.weight'"},
+      {"RejectsTensorNameGgmlCannotHold",
+       [] { return WithRawTensorInfoNamed(std::string(64, 'n')); }, Code::kCorruption,
+       "is 64 bytes; ggml allows at most 63"},
+      {"RejectsTensorsThatOverlap",
+       [] {
+         GgufWriter w;
+         w.AddTensor("a.weight", GgmlType::kF32, {8});
+         w.AddRawTensorInfo("b.weight", 1, {8}, static_cast<uint32_t>(GgmlType::kF32), 0);
+         Bytes bytes = w.Bytes();
+         bytes.resize(bytes.size() + 4096, 0);
+         return bytes;
+       },
+       Code::kCorruption, "tensor 'b.weight' has data offset 0, expected 32"},
       {"RejectsTensorWithZeroDimensions", [] { return WithRawTensor(0, {}, kF32, 64); },
        Code::kCorruption, "tensor has 0 dimensions; GGUF allows 1 to 4"},
       {"RejectsTensorWithFiveDimensions",
