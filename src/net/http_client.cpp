@@ -1,0 +1,185 @@
+#include "net/http_client.h"
+
+#include <fmt/format.h>
+#include <cctype>
+
+namespace cortex::net {
+namespace {
+
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
+constexpr size_t kPiece = 64 * 1024;
+
+Status FromError(const beast::error_code& ec, std::string_view what) {
+  if (ec == beast::error::timeout) return Status::IoError(fmt::format("{}: timed out", what));
+  return Status::IoError(fmt::format("{}: {}", what, ec.message()));
+}
+
+std::string Lower(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(beast::tcp_stream stream) : stream_(std::move(stream)) {}
+HttpConnection::~HttpConnection() {
+  Close();
+}
+
+asio::awaitable<StatusOr<std::unique_ptr<HttpConnection>>> HttpConnection::Connect(
+    asio::any_io_executor executor, std::string host, uint16_t port,
+    std::chrono::milliseconds timeout) {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  tcp::endpoint endpoint;
+  if (!ec) {
+    endpoint = tcp::endpoint(address, port);
+  } else {
+    tcp::resolver resolver(executor);
+    auto [rec, results] = co_await resolver.async_resolve(host, std::to_string(port), kNoThrow);
+    if (rec || results.empty()) co_return FromError(rec, fmt::format("resolve {}", host));
+    endpoint = *results.begin();
+  }
+  beast::tcp_stream stream(executor);
+  stream.expires_after(timeout);
+  auto [cec] = co_await stream.async_connect(endpoint, kNoThrow);
+  stream.expires_never();
+  if (cec) co_return FromError(cec, fmt::format("connect to {}:{}", host, port));
+  stream.socket().set_option(tcp::no_delay(true), cec);
+  co_return std::make_unique<HttpConnection>(std::move(stream));
+}
+
+asio::awaitable<Status> HttpConnection::Write(HttpRequest& request,
+                                              std::chrono::milliseconds timeout) {
+  parser_.reset();
+  request.prepare_payload();
+  stream_.expires_after(timeout);
+  auto [ec, n] = co_await http::async_write(stream_, request, kNoThrow);
+  stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    co_return FromError(ec, "write request");
+  }
+  co_return Status::Ok();
+}
+
+asio::awaitable<StatusOr<http::response_header<>>> HttpConnection::ReadHeader(
+    std::chrono::milliseconds timeout) {
+  parser_.emplace();
+  parser_->body_limit(boost::none);
+  stream_.expires_after(timeout);
+  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, *parser_, kNoThrow);
+  stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    co_return FromError(ec, "read response header");
+  }
+  co_return http::response_header<>(parser_->get().base());
+}
+
+int HttpConnection::status() const {
+  return parser_ ? static_cast<int>(parser_->get().result_int()) : 0;
+}
+
+asio::awaitable<StatusOr<std::string>> HttpConnection::ReadSome(std::chrono::milliseconds timeout) {
+  if (!parser_ || parser_->is_done()) co_return std::string();
+  std::string piece(kPiece, '\0');
+  while (!parser_->is_done()) {
+    parser_->get().body().data = piece.data();
+    parser_->get().body().size = piece.size();
+    stream_.expires_after(timeout);
+    auto [ec, n] = co_await http::async_read_some(stream_, buffer_, *parser_, kNoThrow);
+    stream_.expires_never();
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      failed_ = true;
+      co_return FromError(ec, "read response body");
+    }
+    const size_t got = piece.size() - parser_->get().body().size;
+    if (got > 0) {
+      piece.resize(got);
+      co_return piece;
+    }
+  }
+  co_return std::string();
+}
+
+bool HttpConnection::body_done() const {
+  return parser_ && parser_->is_done();
+}
+
+bool HttpConnection::reusable() const {
+  return !failed_ && parser_ && parser_->is_done() && parser_->get().keep_alive();
+}
+
+void HttpConnection::Close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ec);
+  stream_.socket().close(ec);
+}
+
+void HttpConnection::Abort() {
+  failed_ = true;
+  Close();
+}
+
+std::string BlockingHttpResult::header(const std::string& lower_name) const {
+  auto it = headers.find(lower_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+StatusOr<BlockingHttpResult> BlockingHttp(const std::string& host, uint16_t port,
+                                          const BlockingHttpRequest& request,
+                                          const std::function<bool(std::string_view)>& on_body) {
+  asio::io_context io;
+  std::optional<StatusOr<BlockingHttpResult>> outcome;
+  auto exchange = [&]() -> asio::awaitable<void> {
+    auto conn = co_await HttpConnection::Connect(io.get_executor(), host, port, request.timeout);
+    if (!conn.ok()) {
+      outcome = conn.status();
+      co_return;
+    }
+    HttpRequest req;
+    req.method_string(request.method);
+    req.target(request.target);
+    req.version(11);
+    req.set(http::field::host, fmt::format("{}:{}", host, port));
+    for (const auto& [name, value] : request.headers)
+      req.set(name, value);
+    req.body() = request.body;
+    if (Status s = co_await (*conn)->Write(req, request.timeout); !s.ok()) {
+      outcome = s;
+      co_return;
+    }
+    auto header = co_await (*conn)->ReadHeader(request.timeout);
+    if (!header.ok()) {
+      outcome = header.status();
+      co_return;
+    }
+    BlockingHttpResult result;
+    result.status = (*conn)->status();
+    for (const auto& field : *header) {
+      result.headers[Lower(std::string(field.name_string()))] = std::string(field.value());
+    }
+    result.chunked = result.header("transfer-encoding").find("chunked") != std::string::npos;
+    for (;;) {
+      auto piece = co_await (*conn)->ReadSome(request.timeout);
+      if (!piece.ok()) {
+        outcome = piece.status();
+        co_return;
+      }
+      if (piece->empty()) break;
+      result.body += *piece;
+      if (on_body && !on_body(*piece)) break;
+    }
+    outcome = std::move(result);
+  };
+  asio::co_spawn(io, exchange(), asio::detached);
+  io.run();
+  if (!outcome) return Status::IoError("HTTP exchange did not complete");
+  return std::move(*outcome);
+}
+
+}  // namespace cortex::net

@@ -1,0 +1,81 @@
+// HttpConnection: one client connection to an HTTP/1.1 server, for coroutines.
+//
+// Written for proxying: the response header is read first, then the body piece by piece as it
+// arrives (a server-sent-events stream arrives event by event), so nothing waits for the whole
+// body. Each read has its own timeout: the time to the response header may be long (an engine
+// queues a request without sending anything), the gap between body pieces another.
+//
+// Also BlockingHttp*: the same on a private io_context, for tests and command-line tools.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "net/http_server.h"
+#include "util/status.h"
+
+namespace cortex::net {
+
+class HttpConnection {
+ public:
+  // Connects to host:port. Returns IoError (refused, unreachable) or a timeout error.
+  static asio::awaitable<StatusOr<std::unique_ptr<HttpConnection>>> Connect(
+      asio::any_io_executor executor, std::string host, uint16_t port,
+      std::chrono::milliseconds timeout);
+
+  explicit HttpConnection(beast::tcp_stream stream);
+  ~HttpConnection();
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  asio::awaitable<Status> Write(HttpRequest& request, std::chrono::milliseconds timeout);
+  // Reads the response header. REQUIRES: Write succeeded.
+  asio::awaitable<StatusOr<http::response_header<>>> ReadHeader(std::chrono::milliseconds timeout);
+  int status() const;
+  // The next piece of the body; "" once the body is complete (see body_done()).
+  asio::awaitable<StatusOr<std::string>> ReadSome(std::chrono::milliseconds timeout);
+  bool body_done() const;
+  // Whether the connection can carry another request (complete body, keep-alive).
+  bool reusable() const;
+  void Close();
+  // Closes the socket now, from any coroutine on the same executor; pending reads fail.
+  void Abort();
+
+ private:
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::response_parser<http::buffer_body>> parser_;
+  bool failed_ = false;
+};
+
+struct BlockingHttpResult {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names in lower case
+  std::string body;
+  bool chunked = false;
+  std::string header(const std::string& lower_name) const;
+};
+
+struct BlockingHttpRequest {
+  std::string method = "GET";
+  std::string target = "/";
+  std::string body;
+  std::map<std::string, std::string> headers;
+  std::chrono::milliseconds timeout{30'000};  // for each step: connect, header, each body piece
+};
+
+// Sends one request and reads the whole response. `on_body`, when given, receives each body
+// piece as it arrives; returning false stops reading and closes the connection (the result then
+// holds what was read so far).
+StatusOr<BlockingHttpResult> BlockingHttp(
+    const std::string& host, uint16_t port, const BlockingHttpRequest& request,
+    const std::function<bool(std::string_view)>& on_body = nullptr);
+
+}  // namespace cortex::net

@@ -1,0 +1,371 @@
+#include "net/http_server.h"
+
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/json.hpp>
+#include <cerrno>
+#include <list>
+
+namespace cortex::net {
+namespace {
+
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
+
+struct Connection {
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  beast::flat_buffer buffer;
+};
+
+}  // namespace
+
+struct Responder::State {
+  State(std::shared_ptr<Connection> c, unsigned version, bool keep_alive,
+        std::chrono::milliseconds write_timeout)
+      : conn(std::move(c)),
+        gone_timer(conn->stream.get_executor()),
+        version(version),
+        keep_alive(keep_alive),
+        write_timeout(write_timeout) {
+    gone_timer.expires_at(asio::steady_timer::time_point::max());
+  }
+
+  void MarkGone() {
+    if (gone) return;
+    gone = true;
+    gone_timer.cancel();
+  }
+
+  std::shared_ptr<Connection> conn;
+  asio::steady_timer gone_timer;
+  unsigned version;
+  bool keep_alive;
+  std::chrono::milliseconds write_timeout;
+  bool gone = false;
+  bool started = false;
+  bool finished = false;
+  bool close_after = false;
+  bool watching = true;
+};
+
+Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+bool Responder::client_gone() const {
+  return state_->gone;
+}
+bool Responder::started() const {
+  return state_->started;
+}
+bool Responder::finished() const {
+  return state_->finished;
+}
+void Responder::CloseAfterResponse() {
+  state_->close_after = true;
+}
+unsigned Responder::request_version() const {
+  return state_->version;
+}
+bool Responder::keep_alive() const {
+  return state_->keep_alive && !state_->close_after;
+}
+
+asio::awaitable<bool> Responder::Send(HttpResponse response) {
+  State& s = *state_;
+  if (s.gone) co_return false;
+  s.started = true;
+  response.version(s.version);
+  response.keep_alive(keep_alive());
+  response.prepare_payload();
+  s.conn->stream.expires_after(s.write_timeout);
+  auto [ec, n] = co_await http::async_write(s.conn->stream, response, kNoThrow);
+  s.conn->stream.expires_never();
+  s.finished = true;
+  if (ec) {
+    s.MarkGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Responder::StartChunked(http::response_header<> header, http::status status) {
+  State& s = *state_;
+  if (s.gone) co_return false;
+  s.started = true;
+  http::response<http::empty_body> response{std::move(header)};
+  response.result(status);
+  response.version(s.version);
+  response.keep_alive(keep_alive());
+  response.chunked(true);
+  http::response_serializer<http::empty_body> serializer{response};
+  s.conn->stream.expires_after(s.write_timeout);
+  auto [ec, n] = co_await http::async_write_header(s.conn->stream, serializer, kNoThrow);
+  s.conn->stream.expires_never();
+  if (ec) {
+    s.MarkGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Responder::WriteChunk(std::string_view data) {
+  State& s = *state_;
+  if (s.gone) co_return false;
+  if (data.empty()) co_return true;  // an empty chunk would end the body
+  s.conn->stream.expires_after(s.write_timeout);
+  auto [ec, n] = co_await asio::async_write(
+      s.conn->stream, http::make_chunk(asio::buffer(data.data(), data.size())), kNoThrow);
+  s.conn->stream.expires_never();
+  if (ec) {
+    s.MarkGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Responder::FinishChunked() {
+  State& s = *state_;
+  if (s.gone) co_return false;
+  s.conn->stream.expires_after(s.write_timeout);
+  auto [ec, n] = co_await asio::async_write(s.conn->stream, http::make_chunk_last(), kNoThrow);
+  s.conn->stream.expires_never();
+  s.finished = true;
+  if (ec) {
+    s.MarkGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Responder::Sleep(std::chrono::steady_clock::duration duration) {
+  using namespace asio::experimental::awaitable_operators;
+  State& s = *state_;
+  if (s.gone) co_return false;
+  asio::steady_timer timer(s.conn->stream.get_executor());
+  timer.expires_after(duration);
+  auto keep = state_;  // the gone timer must outlive the race
+  auto result = co_await (timer.async_wait(kNoThrow) || s.gone_timer.async_wait(kNoThrow));
+  co_return result.index() == 0 && !s.gone;
+}
+
+asio::awaitable<void> Responder::WaitGone() {
+  auto keep = state_;
+  while (!keep->gone)
+    co_await keep->gone_timer.async_wait(kNoThrow);
+}
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
+       ErrorResponder error_response)
+      : io(io),
+        acceptor(io),
+        options(options),
+        handler(std::move(handler)),
+        error_response(std::move(error_response)) {}
+
+  // Until the handler is done, watches for the client closing its side. Stops at the first byte
+  // of a pipelined request (that is the session's to read) or when the handler is done.
+  static asio::awaitable<void> Watch(std::shared_ptr<Responder::State> st) {
+    tcp::socket& socket = st->conn->stream.socket();
+    while (st->watching && !st->gone) {
+      auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kNoThrow);
+      if (!st->watching) co_return;
+      if (ec) {
+        if (ec != asio::error::operation_aborted) st->MarkGone();
+        co_return;
+      }
+      char byte;
+      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+        st->MarkGone();
+        co_return;
+      }
+      if (n > 0) co_return;
+    }
+  }
+
+  asio::awaitable<void> SendError(Connection& conn, http::status status, std::string_view message,
+                                  unsigned version) {
+    HttpResponse response = error_response(status, message);
+    response.version(version == 0 ? 11 : version);
+    response.keep_alive(false);
+    response.prepare_payload();
+    conn.stream.expires_after(options.write_timeout);
+    auto [ec, n] = co_await http::async_write(conn.stream, response, kNoThrow);
+    if (ec) co_return;
+    // Lingering close: the client may still be sending the request we refused. Closing with
+    // unread bytes would reset the connection and could destroy our answer before the client
+    // reads it, so read and drop what is in flight for a moment first.
+    beast::error_code ignored;
+    conn.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    conn.stream.expires_after(std::chrono::seconds(1));
+    std::string sink(64 * 1024, '\0');
+    for (uint64_t drained = 0; drained < (8u << 20);) {
+      auto [rec, got] = co_await conn.stream.async_read_some(asio::buffer(sink), kNoThrow);
+      if (rec) break;
+      drained += got;
+    }
+  }
+
+  asio::awaitable<void> Session(std::shared_ptr<Connection> conn) {
+    bool first = true;
+    for (;;) {
+      http::request_parser<http::string_body> parser;
+      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+      parser.body_limit(options.max_body_bytes);
+      // The idle timeout covers the wait for a request's first byte; once it starts, the whole
+      // request must arrive within the header timeout.
+      conn->stream.expires_after(first ? options.header_timeout : options.idle_timeout);
+      first = false;
+      auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, parser, kNoThrow);
+      if (!ec && !parser.is_done()) {
+        conn->stream.expires_after(options.header_timeout);
+        std::tie(ec, n) = co_await http::async_read(conn->stream, conn->buffer, parser, kNoThrow);
+      }
+      if (ec) {
+        if (ec == http::error::header_limit) {
+          co_await SendError(*conn, http::status::request_header_fields_too_large,
+                             "request header too large", 11);
+        } else if (ec == http::error::body_limit) {
+          co_await SendError(
+              *conn, http::status::payload_too_large,
+              fmt::format("request body larger than {} bytes", options.max_body_bytes),
+              parser.get().version());
+        } else if (ec != http::error::end_of_stream && ec != asio::error::eof &&
+                   ec != beast::error::timeout && ec != asio::error::operation_aborted &&
+                   ec != asio::error::connection_reset && ec != http::error::partial_message) {
+          co_await SendError(*conn, http::status::bad_request,
+                             fmt::format("malformed HTTP request: {}", ec.message()), 11);
+        }
+        break;
+      }
+      conn->stream.expires_never();
+      HttpRequest request = parser.release();
+      auto state = std::make_shared<Responder::State>(conn, request.version(), request.keep_alive(),
+                                                      options.write_timeout);
+      Responder responder(state);
+      asio::co_spawn(conn->stream.get_executor(), Watch(state), asio::detached);
+      std::string failure;
+      try {
+        co_await handler(request, responder);
+      } catch (const std::exception& e) {
+        failure = e.what();
+        if (failure.empty()) failure = "internal error";
+      }
+      if (!failure.empty()) {
+        if (!responder.started()) {
+          co_await responder.Send(error_response(http::status::internal_server_error, failure));
+        }
+        responder.CloseAfterResponse();
+      }
+      state->watching = false;
+      beast::error_code ignored;
+      conn->stream.socket().cancel(ignored);
+      if (!responder.finished() && !responder.client_gone()) {
+        // A handler that sent nothing, or stopped mid-stream: never leave the client hanging.
+        if (!responder.started()) {
+          co_await responder.Send(
+              error_response(http::status::internal_server_error, "no response was produced"));
+        }
+        break;
+      }
+      if (responder.client_gone() || !responder.keep_alive()) break;
+    }
+    beast::error_code ignored;
+    conn->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    conn->stream.close();
+  }
+
+  asio::awaitable<void> AcceptLoop() {
+    auto self = shared_from_this();
+    for (;;) {
+      auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
+      if (ec) {
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+        continue;  // EMFILE and friends: keep serving the connections we have
+      }
+      socket.set_option(tcp::no_delay(true), ec);
+      auto conn = std::make_shared<Connection>(std::move(socket));
+      connections.push_back(conn);
+      asio::co_spawn(io, Session(conn), [self, conn](std::exception_ptr) {
+        self->connections.remove_if(
+            [&](const std::weak_ptr<Connection>& w) { return w.expired() || w.lock() == conn; });
+      });
+    }
+  }
+
+  asio::io_context& io;
+  tcp::acceptor acceptor;
+  HttpServerOptions options;
+  HttpHandler handler;
+  ErrorResponder error_response;
+  std::list<std::weak_ptr<Connection>> connections;
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
+                       ErrorResponder error_response)
+    : impl_(std::make_shared<Impl>(io, options, std::move(handler), std::move(error_response))) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+}
+
+Status HttpServer::Listen(const std::string& host, uint16_t port) {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return Status::InvalidArgument(fmt::format("not an IP address: {}", host));
+  const tcp::endpoint endpoint(address, port);
+  auto& acceptor = impl_->acceptor;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    acceptor.close(ec);
+    return Status::IoError(fmt::format("cannot listen on {}:{}: {}", host, port, ec.message()));
+  }
+  return Status::Ok();
+}
+
+uint16_t HttpServer::port() const {
+  beast::error_code ec;
+  const auto endpoint = impl_->acceptor.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void HttpServer::Start() {
+  asio::co_spawn(impl_->io, impl_->AcceptLoop(), asio::detached);
+}
+
+void HttpServer::Stop() {
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  for (auto& weak : impl_->connections) {
+    if (auto conn = weak.lock()) {
+      conn->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      conn->stream.socket().close(ec);
+    }
+  }
+}
+
+size_t HttpServer::open_connections() const {
+  size_t n = 0;
+  for (const auto& weak : impl_->connections)
+    n += weak.expired() ? 0 : 1;
+  return n;
+}
+
+std::string OpenAiErrorBody(std::string_view message, std::string_view type,
+                            std::string_view code) {
+  boost::json::object error;
+  error["message"] = message;
+  error["type"] = type;
+  error["param"] = nullptr;
+  error["code"] = code.empty() ? boost::json::value(nullptr) : boost::json::value(code);
+  return boost::json::serialize(boost::json::object{{"error", std::move(error)}});
+}
+
+}  // namespace cortex::net

@@ -1,0 +1,117 @@
+// HttpServer: an HTTP/1.1 server on Boost.Beast with one C++20 coroutine per connection.
+//
+// Each connection reads a request, hands it to the handler with a Responder, and loops while the
+// client keeps the connection alive. Limits protect the process: a header over
+// `max_header_bytes` is answered 431, a body over `max_body_bytes` 413, a malformed request 400,
+// each through `error_response` so every engine flavor can shape its own errors; the connection
+// is closed afterwards. A client that goes idle between requests is dropped after
+// `idle_timeout`; one that starts a request but does not finish it, after `header_timeout`.
+// Neither timeout ever applies while a response is being produced, so a healthy long stream is
+// never cut.
+//
+// The Responder sends either one complete response or a chunked stream (server-sent events),
+// flushing every chunk. While a handler runs, the server watches the socket: when the client
+// closes its side, `client_gone()` turns true and every Responder wait (Sleep, WaitGone) returns
+// at once, so handlers stop their work within a scheduler tick — what llama-server does within
+// its one-second poll.
+//
+// Threading: everything runs on the io_context the server was given; run that io_context on one
+// thread (handlers then need no locks).
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "util/status.h"
+
+namespace cortex::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+using HttpRequest = http::request<http::string_body>;
+using HttpResponse = http::response<http::string_body>;
+
+struct HttpServerOptions {
+  uint64_t max_header_bytes = 16 * 1024;
+  uint64_t max_body_bytes = 32ull << 20;
+  std::chrono::milliseconds header_timeout{30'000};
+  std::chrono::milliseconds idle_timeout{120'000};
+  // A write (one response, one chunk) must complete within this, or the client is dropped.
+  std::chrono::milliseconds write_timeout{120'000};
+};
+
+class Responder {
+ public:
+  struct State;  // shared with the connection's watcher
+  explicit Responder(std::shared_ptr<State> state);
+
+  // Sends a complete response (Content-Length set from the body). Returns false when the client
+  // is gone. REQUIRES: nothing sent yet.
+  asio::awaitable<bool> Send(HttpResponse response);
+
+  // Starts a chunked response with `header` (chunked encoding is set here). Returns false when
+  // the client is gone. REQUIRES: nothing sent yet.
+  asio::awaitable<bool> StartChunked(http::response_header<> header, http::status status);
+  // Writes and flushes one chunk. Returns false when the client is gone.
+  asio::awaitable<bool> WriteChunk(std::string_view data);
+  // Ends the chunked body. Returns false when the client is gone.
+  asio::awaitable<bool> FinishChunked();
+
+  // Waits `duration`; returns false early when the client leaves.
+  asio::awaitable<bool> Sleep(std::chrono::steady_clock::duration duration);
+  // Completes when the client has left (never otherwise; meant for racing).
+  asio::awaitable<void> WaitGone();
+
+  bool client_gone() const;
+  bool started() const;   // headers sent
+  bool finished() const;  // a whole response sent
+  // Close the connection after this response even if the client asked to keep it.
+  void CloseAfterResponse();
+  unsigned request_version() const;
+  bool keep_alive() const;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+using HttpHandler = std::function<asio::awaitable<void>(HttpRequest&, Responder&)>;
+// Builds the response for a request the server rejects before the handler sees it.
+using ErrorResponder = std::function<HttpResponse(http::status, std::string_view message)>;
+
+class HttpServer {
+ public:
+  HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
+             ErrorResponder error_response);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens. Port 0 picks a free port (see port()). Returns IoError naming the
+  // address when the bind fails (address in use, permission).
+  Status Listen(const std::string& host, uint16_t port);
+  uint16_t port() const;
+  // Starts accepting. REQUIRES: Listen succeeded.
+  void Start();
+  // Stops accepting and closes every open connection.
+  void Stop();
+  size_t open_connections() const;
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// An OpenAI-shaped JSON error body: {"error":{"message","type","param":null,"code"}}.
+std::string OpenAiErrorBody(std::string_view message, std::string_view type,
+                            std::string_view code = {});
+
+}  // namespace cortex::net

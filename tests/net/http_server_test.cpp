@@ -1,0 +1,211 @@
+#include "net/http_server.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/json.hpp>
+#include <thread>
+
+#include "net/http_client.h"
+
+namespace cortex::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+HttpResponse PlainError(http::status status, std::string_view message) {
+  HttpResponse r{status, 11};
+  r.set(http::field::content_type, "application/json");
+  r.body() = OpenAiErrorBody(message, "invalid_request_error");
+  return r;
+}
+
+// A server on a background thread, stopped and joined on destruction.
+class ServerThread {
+ public:
+  explicit ServerThread(HttpHandler handler, HttpServerOptions options = {})
+      : server_(io_, options, std::move(handler), PlainError) {
+    EXPECT_TRUE(server_.Listen("127.0.0.1", 0).ok());
+    server_.Start();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~ServerThread() {
+    asio::post(io_, [this] {
+      server_.Stop();
+      io_.stop();
+    });
+    thread_.join();
+  }
+  uint16_t port() const { return server_.port(); }
+
+ private:
+  asio::io_context io_;
+  HttpServer server_;
+  std::thread thread_;
+};
+
+asio::awaitable<void> Echo(HttpRequest& req, Responder& res) {
+  HttpResponse r{http::status::ok, req.version()};
+  r.set(http::field::content_type, "text/plain");
+  r.body() = std::string(req.method_string()) + " " + std::string(req.target()) + " " + req.body();
+  co_await res.Send(std::move(r));
+}
+
+TEST(HttpServerTest, AnswersARequest) {
+  ServerThread s(Echo);
+  BlockingHttpRequest req;
+  req.method = "POST";
+  req.target = "/v1/x";
+  req.body = "hello";
+  auto r = BlockingHttp("127.0.0.1", s.port(), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "POST /v1/x hello");
+}
+
+TEST(HttpServerTest, StreamsChunksAsTheyAreWritten) {
+  ServerThread s([](HttpRequest&, Responder& res) -> asio::awaitable<void> {
+    http::response_header<> h;
+    h.set(http::field::content_type, "text/event-stream");
+    co_await res.StartChunked(std::move(h), http::status::ok);
+    for (int i = 0; i < 3; ++i) {
+      co_await res.WriteChunk("data: " + std::to_string(i) + "\n\n");
+      co_await res.Sleep(50ms);
+    }
+    co_await res.FinishChunked();
+  });
+  std::vector<std::string> pieces;
+  auto r = BlockingHttp("127.0.0.1", s.port(), {}, [&](std::string_view p) {
+    pieces.emplace_back(p);
+    return true;
+  });
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(r->chunked);
+  EXPECT_EQ(r->body, "data: 0\n\ndata: 1\n\ndata: 2\n\n");
+  EXPECT_EQ(pieces.size(), 3u);  // each chunk arrived on its own, not buffered together
+}
+
+TEST(HttpServerTest, NoticesAClientThatLeavesWhileTheHandlerWaits) {
+  std::atomic<bool> noticed{false};
+  std::atomic<int64_t> noticed_after_ms{-1};
+  ServerThread s([&](HttpRequest&, Responder& res) -> asio::awaitable<void> {
+    const auto start = std::chrono::steady_clock::now();
+    const bool stayed = co_await res.Sleep(30s);  // the client leaves long before
+    noticed = !stayed && res.client_gone();
+    noticed_after_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  });
+  BlockingHttpRequest req;
+  req.timeout = 200ms;  // give up waiting for the header
+  auto r = BlockingHttp("127.0.0.1", s.port(), req);
+  EXPECT_FALSE(r.ok());
+  for (int i = 0; i < 100 && noticed_after_ms < 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(noticed);
+  EXPECT_GE(noticed_after_ms, 0);
+  EXPECT_LT(noticed_after_ms, 1000);  // a functional bound (the handler would sleep 30 s)
+}
+
+TEST(HttpServerTest, RejectsBodiesOverTheLimitWith413) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  ServerThread s(Echo, options);
+  BlockingHttpRequest req;
+  req.method = "POST";
+  req.body = std::string(4096, 'x');
+  auto r = BlockingHttp("127.0.0.1", s.port(), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 413);
+  EXPECT_NE(r->body.find("larger than 1024 bytes"), std::string::npos);
+}
+
+TEST(HttpServerTest, RejectsHugeHeadersWith431) {
+  ServerThread s(Echo);
+  BlockingHttpRequest req;
+  req.headers["X-Big"] = std::string(20 * 1024, 'h');  // over the 16 KiB default
+  auto r = BlockingHttp("127.0.0.1", s.port(), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->status, 431);
+}
+
+// Sends raw bytes and returns what the server answers before closing.
+std::string RawExchange(uint16_t port, const std::string& bytes) {
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), port});
+  asio::write(sock, asio::buffer(bytes));
+  std::string out;
+  beast::error_code ec;
+  char buf[4096];
+  for (;;) {
+    const size_t n = sock.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
+TEST(HttpServerTest, AnswersMalformedRequestsWith400AndCloses) {
+  ServerThread s(Echo);
+  const std::string answer = RawExchange(s.port(), "NOT A REQUEST\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("malformed HTTP request"), std::string::npos);
+}
+
+TEST(HttpServerTest, KeepsTheConnectionForTheNextRequest) {
+  ServerThread s(Echo);
+  const std::string answer = RawExchange(
+      s.port(),
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(answer.find("GET /a"), std::string::npos);
+  EXPECT_NE(answer.find("GET /b"), std::string::npos);
+}
+
+TEST(HttpServerTest, AHandlerExceptionBecomesA500) {
+  ServerThread s([](HttpRequest&, Responder&) -> asio::awaitable<void> {
+    throw std::runtime_error("boom");
+    co_return;
+  });
+  auto r = BlockingHttp("127.0.0.1", s.port(), {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 500);
+  EXPECT_NE(r->body.find("boom"), std::string::npos);
+}
+
+TEST(HttpServerTest, ASlowReaderDoesNotStallOtherClients) {
+  const std::string big(8 << 20, 'z');
+  ServerThread s([&](HttpRequest& req, Responder& res) -> asio::awaitable<void> {
+    HttpResponse r{http::status::ok, 11};
+    r.body() = req.target() == "/big" ? big : "small";
+    co_await res.Send(std::move(r));
+  });
+  // A client asks for 8 MiB and never reads it: the server's write blocks on that connection.
+  asio::io_context io;
+  asio::ip::tcp::socket slow(io);
+  slow.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  const int tiny = 4096;
+  ::setsockopt(slow.native_handle(), SOL_SOCKET, SO_RCVBUF, &tiny, sizeof(tiny));
+  asio::write(slow, asio::buffer(std::string("GET /big HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(100ms);
+  BlockingHttpRequest req;
+  req.target = "/small";
+  req.timeout = 2s;
+  auto r = BlockingHttp("127.0.0.1", s.port(), req);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "small");
+}
+
+TEST(HttpServerTest, ErrorBodiesAreOpenAiShaped) {
+  const auto v = boost::json::parse(OpenAiErrorBody("no such lane", "not_found_error", "404"));
+  const auto& e = v.at("error").as_object();
+  EXPECT_EQ(e.at("message").as_string(), "no such lane");
+  EXPECT_EQ(e.at("type").as_string(), "not_found_error");
+  EXPECT_TRUE(e.at("param").is_null());
+  EXPECT_EQ(e.at("code").as_string(), "404");
+}
+
+}  // namespace
+}  // namespace cortex::net
