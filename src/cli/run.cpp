@@ -2,16 +2,27 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "cli/plan_command.h"
+#include "cli/sim_command.h"
 
 namespace cortex::cli {
 
 int Run(int argc, char** argv) {
+  // The simulator takes the real engines' argv verbatim (llama-server's and vllm serve's own
+  // flags, short and long), which CLI11 cannot pass through untouched; it parses its own.
+  if (argc >= 2 && std::string_view(argv[1]) == "sim") {
+    return RunSim(std::vector<std::string>(argv + 2, argv + argc));
+  }
   CLI::App app{"cortex: several LLM engines on one unified-memory machine, as one service"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "cortex 0.1.0");
 
+  app.add_subcommand("sim", "The engine simulator (llama-server or vLLM on the wire); see "
+                           "`cortex sim --help`");
   PlanOptions plan_options;
   CLI::App* plan = app.add_subcommand(
       "plan", "Memory map and findings for a deployment; exits 1 when it does not fit");
