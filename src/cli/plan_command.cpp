@@ -27,6 +27,7 @@ std::map<std::string, StatusOr<ModelInfo>> ResolveModels(const Config& config) {
   const std::string base_dir = std::filesystem::path(config.path).parent_path().string();
   std::map<std::string, StatusOr<ModelInfo>> models;
   for (const EngineConfig& e : config.engines) {
+    if (!e.url.empty()) continue;  // runs elsewhere; not planned
     models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
   }
   return models;

@@ -48,6 +48,10 @@ std::string RenderPlanText(const DeploymentPlan& plan, const std::string& config
       out += Row(name, "-", "", "", "", "", "paused in this profile");
       continue;
     }
+    if (e.external) {
+      out += Row(name, "-", "", "", "", "", "runs elsewhere (url), not planned");
+      continue;
+    }
     if (!e.planned) {
       out += Row(name, Gib(e.budget_bytes), "?", "?", "?", "?", "NOT PLANNED (see findings)");
       continue;
@@ -148,6 +152,7 @@ json::value PlanToJson(const DeploymentPlan& plan) {
     o["budget_bytes"] = e.budget_bytes;
     o["resident"] = e.resident;
     o["planned"] = e.planned;
+    o["external"] = e.external;
     o["fits"] = e.fits;
     o["ctx"] = e.ctx;
     o["ctx_per_request"] = e.ctx_per_request;

@@ -21,8 +21,9 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "cortex 0.1.0");
 
-  app.add_subcommand("sim", "The engine simulator (llama-server or vLLM on the wire); see "
-                           "`cortex sim --help`");
+  app.add_subcommand("sim",
+                     "The engine simulator (llama-server or vLLM on the wire); see "
+                     "`cortex sim --help`");
   PlanOptions plan_options;
   CLI::App* plan = app.add_subcommand(
       "plan", "Memory map and findings for a deployment; exits 1 when it does not fit");

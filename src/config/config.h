@@ -80,6 +80,9 @@ struct EngineConfig {
   EngineKind kind = EngineKind::kLlamaCpp;
   ModelRef model;
   std::string binary;  // optional path to the engine executable
+  // An engine that is already running elsewhere: the gateway proxies to it and nothing is
+  // launched. "http://host:port". With a url, port, budget and model are optional.
+  std::string url;
   std::string host = "127.0.0.1";
   uint16_t port = 0;          // required, 1..65535
   uint64_t budget_bytes = 0;  // required, > 0
@@ -97,10 +100,21 @@ struct TargetRange {
   double max = 0;  // == min for a single value
 };
 
+enum class LanePriority { kInteractive, kBatch };
+
 struct LaneConfig {
   std::string name;
-  std::string engine;                       // name of an engine in `engines`
-  std::vector<std::string> aliases;         // extra names clients may put in `model`
+  std::string engine;                // name of an engine in `engines`
+  std::vector<std::string> aliases;  // extra names clients may put in `model`
+  // Admission: requests in flight through the gateway at once (0: as many as the engine has
+  // slots), requests waiting beyond that (a full queue answers 429), how long one may wait, and
+  // which lanes go first when lanes share an engine.
+  int max_concurrency = 0;
+  int queue = 64;
+  double max_queue_wait_s = 300;
+  LanePriority priority = LanePriority::kInteractive;
+  std::vector<std::string> fallback;        // lanes tried in order when this one is down
+  std::string fallback_on_context;          // lane for prompts longer than this lane's context
   std::optional<TargetRange> context;       // tokens one request must be able to hold
   std::optional<TargetRange> tokens_per_s;  // decode speed of one stream
   SourcePos pos;
@@ -114,7 +128,13 @@ struct ProfileDecl {
 
 struct GatewayConfig {
   std::string listen = "127.0.0.1:4000";
-  std::string admin_key;  // empty: admin API open on loopback only
+  std::string admin_key;              // empty: admin API open on loopback only
+  std::vector<std::string> api_keys;  // bearer keys clients must present; empty: no auth
+  uint64_t max_body_bytes = 32ull << 20;
+  uint64_t max_header_bytes = 16ull << 10;
+  double header_timeout_s = 30;  // to receive a whole request once it starts
+  double idle_timeout_s = 120;   // keep-alive connection with no request
+  double probe_interval_s = 5;   // active health probes of each engine
   SourcePos pos;
 };
 

@@ -118,7 +118,10 @@ void ReadGateway(const MapEntry& entry, GatewayConfig* out, LoadContext* ctx) {
   Diagnostics* diag = ctx->diag;
   out->pos = entry.key_pos;
   if (!ExpectMap(entry.value, diag)) return;
-  MapReader keys(entry.value, entry.key_pos, {"listen", "admin_key"}, diag);
+  MapReader keys(entry.value, entry.key_pos,
+                 {"listen", "admin_key", "api_keys", "max_body", "max_header", "header_timeout",
+                  "idle_timeout", "probe_interval"},
+                 diag);
   if (const MapEntry* e = keys.Find("listen")) {
     ctx->gateway_port.reset();
     const std::optional<std::string> listen = config_internal::ReadString(e->value, diag);
@@ -135,6 +138,38 @@ void ReadGateway(const MapEntry& entry, GatewayConfig* out, LoadContext* ctx) {
   }
   if (const MapEntry* e = keys.Find("admin_key")) {
     out->admin_key = config_internal::ReadString(e->value, diag).value_or("");
+  }
+  if (const MapEntry* e = keys.Find("api_keys")) {
+    if (auto list = config_internal::ReadStringList(e->value, "keys", diag)) out->api_keys = *list;
+  }
+  if (const MapEntry* e = keys.Find("max_body")) {
+    if (auto size = config_internal::ReadSize(e->value, diag)) {
+      if (*size < 1024 || *size > (4ull << 30)) {
+        diag->Add(e->value.pos, fmt::format("{}: expected a size between 1KiB and 4GiB, got {}",
+                                            e->value.path, e->value.node.Scalar()));
+      } else {
+        out->max_body_bytes = *size;
+      }
+    }
+  }
+  if (const MapEntry* e = keys.Find("max_header")) {
+    if (auto size = config_internal::ReadSize(e->value, diag)) {
+      if (*size < 1024 || *size > (1ull << 20)) {
+        diag->Add(e->value.pos, fmt::format("{}: expected a size between 1KiB and 1MiB, got {}",
+                                            e->value.path, e->value.node.Scalar()));
+      } else {
+        out->max_header_bytes = *size;
+      }
+    }
+  }
+  if (const MapEntry* e = keys.Find("header_timeout")) {
+    out->header_timeout_s = config_internal::ReadSeconds(e->value, 0.1, 3600, diag).value_or(30);
+  }
+  if (const MapEntry* e = keys.Find("idle_timeout")) {
+    out->idle_timeout_s = config_internal::ReadSeconds(e->value, 0.1, 86400, diag).value_or(120);
+  }
+  if (const MapEntry* e = keys.Find("probe_interval")) {
+    out->probe_interval_s = config_internal::ReadSeconds(e->value, 0.05, 3600, diag).value_or(5);
   }
 }
 

@@ -125,6 +125,21 @@ void ReadEngineProfiles(const Field& field, const std::string& engine_name,
   }
 }
 
+// "http://host:port" with an optional trailing "/", nothing else.
+std::optional<std::pair<std::string, uint16_t>> ParseHttpUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "http://";
+  if (url.substr(0, kScheme.size()) != kScheme) return std::nullopt;
+  url.remove_prefix(kScheme.size());
+  if (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  const size_t colon = url.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+  const std::string host(url.substr(0, colon));
+  if (host.find('/') != std::string::npos) return std::nullopt;
+  const std::optional<int64_t> port = ParseInt64(url.substr(colon + 1));
+  if (!port || *port < 1 || *port > 65535) return std::nullopt;
+  return std::pair{host, static_cast<uint16_t>(*port)};
+}
+
 struct PortUse {
   std::string engine;
   int line;
@@ -142,15 +157,37 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
                           entry.key));
   }
   if (!ExpectMap(entry.value, diag)) return;
-  MapReader keys(
-      entry.value, entry.key_pos,
-      {"engine", "model", "binary", "host", "port", "budget", "overhead", "flags", "profiles"},
-      diag);
+  MapReader keys(entry.value, entry.key_pos,
+                 {"engine", "model", "binary", "url", "host", "port", "budget", "overhead", "flags",
+                  "profiles"},
+                 diag);
 
   std::optional<EngineKind> kind;
   if (const MapEntry* e = keys.Require("engine")) kind = ReadEngineKind(e->value, diag);
   if (kind) out->kind = *kind;
-  if (const MapEntry* e = keys.Require("model")) ReadModel(e->value, &out->model, diag);
+  // An engine given by url runs elsewhere: the gateway only proxies to it, so what launching
+  // and planning need (port, budget, model) becomes optional.
+  const MapEntry* url = keys.Find("url");
+  if (url != nullptr) {
+    if (std::optional<std::string> text = ReadString(url->value, diag)) {
+      std::optional<std::pair<std::string, uint16_t>> hp = ParseHttpUrl(*text);
+      if (!hp) {
+        diag->Add(url->value.pos,
+                  fmt::format("{}: expected http://HOST:PORT, got \"{}\"", url->value.path, *text));
+      } else {
+        out->url = *text;
+        out->host = hp->first;
+        out->port = hp->second;
+      }
+    }
+    if (const MapEntry* e = keys.Find("port")) {
+      diag->Add(e->key_pos,
+                fmt::format("{}: an engine with a url takes its port from the url", e->value.path));
+    }
+  }
+  if (const MapEntry* e = url ? keys.Find("model") : keys.Require("model")) {
+    ReadModel(e->value, &out->model, diag);
+  }
   if (const MapEntry* e = keys.Find("binary")) {
     out->binary = ReadString(e->value, diag).value_or("");
   }
@@ -163,7 +200,7 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
       out->host = *host;
     }
   }
-  if (const MapEntry* e = keys.Require("port")) {
+  if (const MapEntry* e = url ? nullptr : keys.Require("port")) {
     if (std::optional<int64_t> port = ReadInt(e->value, 1, 65535, diag)) {
       out->port = static_cast<uint16_t>(*port);
       const int line = e->value.pos.line;
@@ -177,7 +214,7 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
       }
     }
   }
-  if (const MapEntry* e = keys.Require("budget")) {
+  if (const MapEntry* e = url ? keys.Find("budget") : keys.Require("budget")) {
     out->budget_bytes = ReadBudget(e->value, ctx).value_or(0);
   }
   if (const MapEntry* e = keys.Find("overhead")) out->overhead_bytes = ReadSize(e->value, diag);

@@ -108,13 +108,17 @@ void ReadLanes(const Field& field, const LoadContext& ctx, std::vector<LaneConfi
     return;
   }
   std::vector<LaneName> names;
+  std::vector<std::pair<std::string, Field>> references;  // (lane, fallback name field)
   for (const MapEntry& entry : lanes.entries()) {
     names.push_back({entry.key, entry.key, false, Field{entry.value.path, entry.key_pos, {}}});
     if (!ExpectMap(entry.value, diag)) continue;
     LaneConfig lane;
     lane.name = entry.key;
     lane.pos = entry.key_pos;
-    MapReader keys(entry.value, entry.key_pos, {"engine", "aliases", "targets"}, diag);
+    MapReader keys(entry.value, entry.key_pos,
+                   {"engine", "aliases", "targets", "max_concurrency", "queue", "max_queue_wait",
+                    "priority", "fallback", "fallback_on_context"},
+                   diag);
     if (const MapEntry* e = keys.Require("engine")) {
       if (std::optional<std::string> engine = ReadString(e->value, diag)) {
         lane.engine = *engine;
@@ -139,9 +143,58 @@ void ReadLanes(const Field& field, const LoadContext& ctx, std::vector<LaneConfi
       }
     }
     if (const MapEntry* e = keys.Find("targets")) ReadTargets(e->value, &lane, diag);
+    if (const MapEntry* e = keys.Find("max_concurrency")) {
+      lane.max_concurrency = static_cast<int>(ReadInt(e->value, 0, 100000, diag).value_or(0));
+    }
+    if (const MapEntry* e = keys.Find("queue")) {
+      lane.queue = static_cast<int>(ReadInt(e->value, 0, 1000000, diag).value_or(64));
+    }
+    if (const MapEntry* e = keys.Find("max_queue_wait")) {
+      lane.max_queue_wait_s = ReadSeconds(e->value, 0, 86400, diag).value_or(300);
+    }
+    if (const MapEntry* e = keys.Find("priority")) {
+      const std::optional<std::string> p = ReadString(e->value, diag);
+      if (p == "interactive") {
+        lane.priority = LanePriority::kInteractive;
+      } else if (p == "batch") {
+        lane.priority = LanePriority::kBatch;
+      } else if (p) {
+        diag->Add(e->value.pos,
+                  fmt::format("{}: expected interactive or batch, got \"{}\"", e->value.path, *p));
+      }
+    }
+    if (const MapEntry* e = keys.Find("fallback")) {
+      if (auto list = ReadStringList(e->value, "lane names", diag)) {
+        lane.fallback = *list;
+        for (const Field& item : ListItems(e->value))
+          references.push_back({entry.key, item});
+      }
+    }
+    if (const MapEntry* e = keys.Find("fallback_on_context")) {
+      if (auto name = ReadString(e->value, diag)) {
+        lane.fallback_on_context = *name;
+        references.push_back({entry.key, e->value});
+      }
+    }
     out->push_back(std::move(lane));
   }
   CheckNamesUnique(std::move(names), diag);
+  // Fallbacks name lanes (not aliases), and never the lane itself.
+  for (const auto& [from, ref] : references) {
+    if (!ref.node.IsScalar()) continue;
+    const std::string target = ref.node.Scalar();
+    const bool known = std::any_of(out->begin(), out->end(),
+                                   [&](const LaneConfig& l) { return l.name == target; });
+    if (target == from) {
+      diag->Add(ref.pos, fmt::format("{}: lane \"{}\" cannot fall back to itself", ref.path, from));
+    } else if (!known) {
+      std::vector<std::string> lane_names;
+      for (const LaneConfig& l : *out)
+        lane_names.push_back(l.name);
+      diag->Add(ref.pos, fmt::format("{}: no lane named \"{}\"; lanes are: {}", ref.path, target,
+                                     JoinNames(lane_names)));
+    }
+  }
 }
 
 }  // namespace cortex::config_internal

@@ -189,6 +189,15 @@ std::optional<int64_t> ReadInt(const Field& field, int64_t min, int64_t max, Dia
   return std::nullopt;
 }
 
+std::optional<double> ReadSeconds(const Field& field, double min, double max, Diagnostics* diag) {
+  std::optional<double> value;
+  if (field.node.IsScalar()) value = ParseFiniteDouble(field.node.Scalar());
+  if (value && *value >= min && *value <= max) return value;
+  diag->Add(field.pos, fmt::format("{}: expected a number of seconds between {:g} and {:g}, got {}",
+                                   field.path, min, max, Describe(field.node)));
+  return std::nullopt;
+}
+
 std::optional<uint64_t> ReadSize(const Field& field, Diagnostics* diag) {
   if (!field.node.IsScalar()) {
     diag->Add(field.pos, fmt::format("{}: expected a size such as 64GiB, 512MiB or 20GB, got {}",

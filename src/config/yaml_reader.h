@@ -102,6 +102,8 @@ std::optional<std::string> ReadString(const Field& field, Diagnostics* diag);
 std::optional<int64_t> ReadInt(const Field& field, int64_t min, int64_t max, Diagnostics* diag);
 std::optional<uint64_t> ReadSize(const Field& field, Diagnostics* diag);
 std::optional<uint64_t> ReadBandwidth(const Field& field, Diagnostics* diag);
+// A duration in seconds (a number, fractions allowed) within [min, max].
+std::optional<double> ReadSeconds(const Field& field, double min, double max, Diagnostics* diag);
 // A list of strings.
 std::optional<std::vector<std::string>> ReadStringList(const Field& field, std::string_view what,
                                                        Diagnostics* diag);

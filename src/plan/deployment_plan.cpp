@@ -220,6 +220,12 @@ void PlanLanes(Context& ctx, const std::map<std::string, const ModelInfo*>& mode
       ctx.out.lanes.push_back(lp);
       continue;
     }
+    if (ep.external) {
+      lp.available = true;
+      lp.fits = true;
+      ctx.out.lanes.push_back(lp);
+      continue;
+    }
     if (!ep.planned) {
       ctx.out.lanes.push_back(lp);
       continue;
@@ -344,6 +350,13 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
       // their lanes say they are unavailable.
       ep.budget_bytes = 0;
       ep.fits = true;
+    } else if (!e.url.empty()) {
+      // Runs elsewhere and is only proxied to: its memory is not ours to plan.
+      ep.budget_bytes = 0;
+      ep.fits = true;
+      ep.external = true;
+      ctx.Add(Severity::kInfo, e.name, "",
+              fmt::format("runs at {} and is not launched or planned by cortex", e.url));
     } else if (it == models.end()) {
       ctx.Add(Severity::kError, e.name, "", "no model was resolved for this engine");
     } else if (!it->second.ok()) {

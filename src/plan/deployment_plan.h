@@ -51,8 +51,9 @@ struct EnginePlan {
   std::string model_provenance;
   bool weights_exact = false;
   uint64_t budget_bytes = 0;
-  bool resident = true;  // false: paused in this profile (budget_bytes 0, nothing planned)
-  bool planned = false;  // the model resolved and the engine could be planned
+  bool resident = true;   // false: paused in this profile (budget_bytes 0, nothing planned)
+  bool planned = false;   // the model resolved and the engine could be planned
+  bool external = false;  // given by url: runs elsewhere, not planned
   bool fits = false;
 
   uint64_t ctx = 0;  // llama.cpp: cells in all slots; vLLM: max-model-len

@@ -69,7 +69,7 @@ lanes:
 )",
      {"3:3: missing required key \"budget\" in engines.deep-lane",
       "7:5: unknown key \"budgt\" in engines.deep-lane; expected one of: engine, model, binary, "
-      "host, port, budget, overhead, flags, profiles; did you mean \"budget\"?"}},
+      "url, host, port, budget, overhead, flags, profiles; did you mean \"budget\"?"}},
     {"UnknownModelKey",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:
@@ -102,7 +102,8 @@ engines:
 lanes:
   l: {engine: a, alias: [x]}
 )",
-     {"5:18: unknown key \"alias\" in lanes.l; expected one of: engine, aliases, targets; did you "
+     {"5:18: unknown key \"alias\" in lanes.l; expected one of: engine, aliases, targets, "
+      "max_concurrency, queue, max_queue_wait, priority, fallback, fallback_on_context; did you "
       "mean \"aliases\"?"}},
     {"UnknownTargetsKey",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
@@ -120,8 +121,9 @@ lanes:
   l: {engine: a}
 gateway: {listen: 127.0.0.1:4000, adminkey: x}
 )",
-     {"6:35: unknown key \"adminkey\" in gateway; expected one of: listen, admin_key; did you "
-      "mean \"admin_key\"?"}},
+     {"6:35: unknown key \"adminkey\" in gateway; expected one of: listen, admin_key, api_keys, "
+      "max_body, max_header, header_timeout, idle_timeout, probe_interval; did you mean "
+      "\"admin_key\"?"}},
     {"UnknownDeclaredProfileKey",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 profiles:
@@ -618,6 +620,28 @@ lanes:
   l: {engine: a}
 )",
      {"1:19: machine.memory: expected at most 1024TiB, got 2048TiB"}},
+    {"LaneFallbacksMustNameOtherLanes",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 8GiB}
+lanes:
+  l: {engine: a, fallback: [l, nope], fallback_on_context: ghost, priority: urgent}
+)",
+     {"5:29: lanes.l.fallback[0]: lane \"l\" cannot fall back to itself",
+      "5:32: lanes.l.fallback[1]: no lane named \"nope\"; lanes are: l",
+      "5:60: lanes.l.fallback_on_context: no lane named \"ghost\"; lanes are: l",
+      "5:77: lanes.l.priority: expected interactive or batch, got \"urgent\""}},
+    {"EngineUrlMustBeHttpHostPortAndReplacesPort",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a: {engine: llama.cpp, url: "https://x:1"}
+  b: {engine: vllm, url: "http://127.0.0.1:8000", port: 8000}
+lanes:
+  l: {engine: a}
+)",
+     {"3:31: engines.a.url: expected http://HOST:PORT, got \"https://x:1\"",
+      "4:51: engines.b.port: an engine with a url takes its port from the url"}},
+
     {"VllmFlagWithUnderscores",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:
