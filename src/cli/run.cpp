@@ -8,6 +8,7 @@
 
 #include "cli/plan_command.h"
 #include "cli/sim_command.h"
+#include "cli/up_command.h"
 
 namespace cortex::cli {
 
@@ -24,6 +25,14 @@ int Run(int argc, char** argv) {
   app.add_subcommand("sim",
                      "The engine simulator (llama-server or vLLM on the wire); see "
                      "`cortex sim --help`");
+  UpOptions up_options;
+  CLI::App* up = app.add_subcommand(
+      "up", "Run the gateway in front of the configured engines until SIGINT or SIGTERM");
+  AddUpOptions(*up, up_options);
+  EnvOptions env_options;
+  CLI::App* env = app.add_subcommand(
+      "env", "Print the ARGOS_* variables that point the Cortex backend at the gateway");
+  AddEnvOptions(*env, env_options);
   PlanOptions plan_options;
   CLI::App* plan = app.add_subcommand(
       "plan", "Memory map and findings for a deployment; exits 1 when it does not fit");
@@ -35,6 +44,8 @@ int Run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;
   }
   if (plan->parsed()) return RunPlan(plan_options);
+  if (up->parsed()) return RunUp(up_options);
+  if (env->parsed()) return RunEnv(env_options);
   return 2;
 }
 

@@ -151,10 +151,20 @@ asio::awaitable<bool> Responder::Sleep(std::chrono::steady_clock::duration durat
   co_return result.index() == 0 && !s.gone;
 }
 
+asio::awaitable<bool> Responder::Wait(asio::steady_timer& timer) {
+  using namespace asio::experimental::awaitable_operators;
+  State& s = *state_;
+  if (s.gone) co_return false;
+  auto keep = state_;  // the gone timer must outlive the race
+  co_await (timer.async_wait(kNoThrow) || s.gone_timer.async_wait(kNoThrow));
+  co_return !s.gone;
+}
+
 asio::awaitable<void> Responder::WaitGone() {
+  // One wait, not a loop: the gone timer only completes when the client leaves (MarkGone
+  // cancels it) or when a racing operation cancels this wait, and both must end it.
   auto keep = state_;
-  while (!keep->gone)
-    co_await keep->gone_timer.async_wait(kNoThrow);
+  if (!keep->gone) co_await keep->gone_timer.async_wait(kNoThrow);
 }
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {

@@ -68,8 +68,13 @@ class Responder {
 
   // Waits `duration`; returns false early when the client leaves.
   asio::awaitable<bool> Sleep(std::chrono::steady_clock::duration duration);
-  // Completes when the client has left (never otherwise; meant for racing).
+  // Completes when the client has left, or when cancelled by a racing operation (it is meant
+  // for `co_await (something || responder.WaitGone())`); check client_gone() afterwards.
   asio::awaitable<void> WaitGone();
+  // Waits until `timer` expires or is cancelled (another coroutine's way to wake this one).
+  // Returns false early when the client leaves, true otherwise. The timer must be on this
+  // connection's executor and outlive the wait.
+  asio::awaitable<bool> Wait(asio::steady_timer& timer);
 
   bool client_gone() const;
   bool started() const;   // headers sent

@@ -1,0 +1,85 @@
+// Internal to the gateway module: the state the gateway's coroutines share. One io_context
+// thread owns all of it.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <boost/json.hpp>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "gateway/admission.h"
+#include "gateway/engine_health.h"
+#include "gateway/gateway.h"
+#include "gateway/lane_table.h"
+#include "gateway/metrics_registry.h"
+#include "net/http_client.h"
+#include "net/http_server.h"
+
+namespace cortex::gateway {
+
+namespace asio = boost::asio;
+namespace http = net::http;
+
+struct EngineRuntime {
+  EngineHealth health;
+  std::optional<uint64_t> ctx_per_request;                 // from /props or /v1/models
+  std::vector<std::shared_ptr<net::HttpConnection>> idle;  // keep-alive connections
+};
+
+// A queued request waits on its own timer; the admission decision (or expiry) wakes it.
+struct QueueWaiter {
+  explicit QueueWaiter(asio::any_io_executor ex) : timer(ex) {
+    timer.expires_at(asio::steady_timer::time_point::max());
+  }
+  asio::steady_timer timer;
+  bool granted = false;
+  bool expired = false;
+};
+
+enum class Endpoint { kChat, kCompletions, kEmbeddings };
+
+struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
+  Impl(asio::io_context& io, const Config& config);
+
+  // Lifecycle and routing (gateway.cpp).
+  Status Start();
+  void Stop();
+  asio::awaitable<void> Handle(net::HttpRequest& req, net::Responder& res);
+  asio::awaitable<void> ProbeLoop(int engine);
+  void ArmExpiry();
+  void Wake(const std::vector<uint64_t>& granted);
+  void UpdateGauges();
+  std::string LaneState(int lane) const;
+  int ServingLane(int lane) const;  // the lane whose engine takes the request; -1 none
+
+  // Proxying (proxy.cpp).
+  asio::awaitable<void> Proxy(net::HttpRequest& req, net::Responder& res, Endpoint endpoint);
+  asio::awaitable<StatusOr<std::shared_ptr<net::HttpConnection>>> Acquire(int engine, bool* reused);
+  // Returns a connection to the engine's pool when it can carry another request.
+  void Release(int engine, std::shared_ptr<net::HttpConnection> conn);
+  asio::awaitable<std::optional<uint64_t>> CountTokens(int engine, const std::string& text);
+
+  asio::io_context& io;
+  Config config;
+  LaneTable table;
+  AdmissionController admission;
+  std::vector<EngineRuntime> engines;
+  MetricsRegistry metrics;
+  std::unique_ptr<net::HttpServer> server;
+  std::map<uint64_t, std::shared_ptr<QueueWaiter>> waiters;
+  asio::steady_timer expiry_timer;
+  uint64_t next_id = 1;
+  bool stopped = false;
+};
+
+// A JSON response with the gateway's headers.
+net::HttpResponse JsonResponse(net::http::status status, std::string body);
+net::HttpResponse ErrorResponse(net::http::status status, std::string_view message,
+                                std::string_view type, std::string_view code = {},
+                                std::string_view param = {});
+
+}  // namespace cortex::gateway

@@ -1,0 +1,124 @@
+#include "gateway/metrics_registry.h"
+
+#include <fmt/format.h>
+#include <cmath>
+#include <cstdlib>
+
+namespace cortex::gateway {
+namespace {
+
+std::string Escape(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Number(double v) {
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (std::isnan(v)) return "NaN";
+  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
+std::string MetricsRegistry::LabelText(const Labels& labels, const std::string& extra) {
+  if (labels.empty() && extra.empty()) return "";
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : labels) {
+    if (!first) out += ",";
+    out += k + "=\"" + Escape(v) + "\"";
+    first = false;
+  }
+  if (!extra.empty()) {
+    if (!first) out += ",";
+    out += extra;
+  }
+  return out + "}";
+}
+
+void MetricsRegistry::DeclareCounter(const std::string& name, const std::string& help) {
+  families_[name] = Family{Kind::kCounter, help, {}, {}};
+}
+void MetricsRegistry::DeclareGauge(const std::string& name, const std::string& help) {
+  families_[name] = Family{Kind::kGauge, help, {}, {}};
+}
+void MetricsRegistry::DeclareHistogram(const std::string& name, const std::string& help,
+                                       std::vector<double> buckets) {
+  families_[name] = Family{Kind::kHistogram, help, std::move(buckets), {}};
+}
+
+MetricsRegistry::Family& MetricsRegistry::Get(const std::string& name, Kind kind) {
+  auto it = families_.find(name);
+  if (it == families_.end() || it->second.kind != kind) std::abort();  // undeclared: a bug
+  return it->second;
+}
+
+void MetricsRegistry::Add(const std::string& counter, const Labels& labels, double amount) {
+  Get(counter, Kind::kCounter).series[LabelText(labels)].value += amount;
+}
+
+void MetricsRegistry::Set(const std::string& gauge, const Labels& labels, double value) {
+  Get(gauge, Kind::kGauge).series[LabelText(labels)].value = value;
+}
+
+void MetricsRegistry::Observe(const std::string& histogram, const Labels& labels, double value) {
+  Family& f = Get(histogram, Kind::kHistogram);
+  // Histogram samples need the labels without braces to append `le`; keep the Labels text.
+  Series& s = f.series[LabelText(labels)];
+  if (s.bucket_counts.empty()) s.bucket_counts.assign(f.buckets.size(), 0);
+  for (size_t i = 0; i < f.buckets.size(); ++i) {
+    if (value <= f.buckets[i]) ++s.bucket_counts[i];
+  }
+  s.sum += value;
+  ++s.count;
+}
+
+double MetricsRegistry::Value(const std::string& family, const Labels& labels) const {
+  auto it = families_.find(family);
+  if (it == families_.end()) return 0;
+  auto s = it->second.series.find(LabelText(labels));
+  return s == it->second.series.end() ? 0 : s->second.value;
+}
+
+std::string MetricsRegistry::Render() const {
+  std::string out;
+  for (const auto& [name, f] : families_) {
+    const char* type = f.kind == Kind::kCounter ? "counter"
+                       : f.kind == Kind::kGauge ? "gauge"
+                                                : "histogram";
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, f.help, name, type);
+    for (const auto& [labels, s] : f.series) {
+      if (f.kind != Kind::kHistogram) {
+        out += fmt::format("{}{} {}\n", name, labels, Number(s.value));
+        continue;
+      }
+      // Reopen the label set to add `le`.
+      const std::string inner = labels.empty() ? "" : labels.substr(1, labels.size() - 2);
+      auto with_le = [&](const std::string& le) {
+        return "{" + inner + (inner.empty() ? "" : ",") + "le=\"" + le + "\"}";
+      };
+      for (size_t i = 0; i < f.buckets.size(); ++i) {
+        out += fmt::format("{}_bucket{} {}\n", name, with_le(Number(f.buckets[i])),
+                           s.bucket_counts[i]);
+      }
+      out += fmt::format("{}_bucket{} {}\n", name, with_le("+Inf"), s.count);
+      out += fmt::format("{}_sum{} {}\n", name, labels, Number(s.sum));
+      out += fmt::format("{}_count{} {}\n", name, labels, s.count);
+    }
+  }
+  return out;
+}
+
+}  // namespace cortex::gateway

@@ -1,0 +1,50 @@
+// Server-sent events as the gateway sees them passing through.
+//
+// SseSplitter cuts a byte stream into whole events (each ends with a blank line, "\n\n" or
+// "\r\n\r\n"), keeping a partial event until its end arrives, so the gateway forwards event by
+// event and never a torn one. InspectEvent reads what the gateway needs from one event without
+// changing it: whether it is the [DONE] terminator, a keep-alive comment, an error, a chunk that
+// carries generated content, or the usage-only chunk (`"choices":[]` with `usage`) that the
+// gateway asks engines for and drops when the client did not.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cortex::gateway {
+
+class SseSplitter {
+ public:
+  // Appends `data`; moves every completed event (with its terminating blank line) to `events`.
+  void Feed(std::string_view data, std::vector<std::string>* events);
+  // Bytes of an event not yet complete.
+  const std::string& pending() const { return pending_; }
+
+ private:
+  std::string pending_;
+};
+
+struct TokenUsage {
+  uint64_t prompt_tokens = 0;
+  uint64_t completion_tokens = 0;
+};
+
+struct SseEventInfo {
+  bool done = false;         // data: [DONE]
+  bool comment = false;      // only comment lines (": ..."), e.g. keep-alive
+  bool error = false;        // a JSON object with an "error" member
+  bool usage_only = false;   // "choices": [] with a usage object
+  bool has_content = false;  // a delta or text with at least one character
+  std::optional<TokenUsage> usage;
+  std::optional<double> predicted_per_second;  // llama.cpp timings
+};
+
+SseEventInfo InspectEvent(std::string_view event);
+
+// "data: <json>\n\n".
+std::string SseData(std::string_view json);
+
+}  // namespace cortex::gateway

@@ -1,0 +1,32 @@
+#include "gateway/metrics_registry.h"
+
+#include <gtest/gtest.h>
+
+namespace cortex::gateway {
+namespace {
+
+TEST(MetricsRegistryTest, RendersPrometheusTextFormat) {
+  MetricsRegistry m;
+  m.DeclareCounter("cortex_requests_total", "Requests by lane and status.");
+  m.DeclareGauge("cortex_queue_depth", "Queued requests.");
+  m.DeclareHistogram("cortex_ttft_seconds", "Time to first token.", {0.1, 1});
+  m.Add("cortex_requests_total", {{"lane", "a\"b"}, {"status", "200"}});
+  m.Add("cortex_requests_total", {{"lane", "a\"b"}, {"status", "200"}}, 2);
+  m.Set("cortex_queue_depth", {{"lane", "x"}}, 3);
+  m.Observe("cortex_ttft_seconds", {{"lane", "x"}}, 0.05);
+  m.Observe("cortex_ttft_seconds", {{"lane", "x"}}, 0.5);
+  m.Observe("cortex_ttft_seconds", {{"lane", "x"}}, 5);
+  const std::string text = m.Render();
+  EXPECT_NE(text.find("# TYPE cortex_requests_total counter\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_requests_total{lane=\"a\\\"b\",status=\"200\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("cortex_queue_depth{lane=\"x\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_ttft_seconds_bucket{lane=\"x\",le=\"0.1\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_ttft_seconds_bucket{lane=\"x\",le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_ttft_seconds_bucket{lane=\"x\",le=\"+Inf\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_ttft_seconds_count{lane=\"x\"} 3\n"), std::string::npos);
+  EXPECT_EQ(m.Value("cortex_requests_total", {{"lane", "a\"b"}, {"status", "200"}}), 3);
+}
+
+}  // namespace
+}  // namespace cortex::gateway
