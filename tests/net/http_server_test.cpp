@@ -109,6 +109,39 @@ TEST(HttpServerTest, NoticesAClientThatLeavesWhileTheHandlerWaits) {
   EXPECT_LT(noticed_after_ms, 1000);  // a functional bound (the handler would sleep 30 s)
 }
 
+// Responder::Wait: another coroutine wakes a waiting handler by cancelling its timer.
+TEST(HttpServerTest, WaitReturnsWhenTheTimerIsCancelled) {
+  ServerThread s([&](HttpRequest&, Responder& res) -> asio::awaitable<void> {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_at(asio::steady_timer::time_point::max());
+    asio::steady_timer waker(co_await asio::this_coro::executor);
+    waker.expires_after(50ms);
+    waker.async_wait([&](const beast::error_code&) { timer.cancel(); });
+    const bool here = co_await res.Wait(timer);
+    HttpResponse r{http::status::ok, 11};
+    r.body() = here ? "woken" : "gone";
+    co_await res.Send(std::move(r));
+  });
+  auto r = BlockingHttp("127.0.0.1", s.port(), {});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->body, "woken");
+}
+
+TEST(HttpServerTest, WaitReturnsFalseWhenTheClientLeaves) {
+  std::atomic<int> outcome{-1};
+  ServerThread s([&](HttpRequest&, Responder& res) -> asio::awaitable<void> {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_at(asio::steady_timer::time_point::max());
+    outcome = (co_await res.Wait(timer)) ? 1 : 0;
+  });
+  BlockingHttpRequest req;
+  req.timeout = 200ms;  // gives up waiting for the header, closing the connection
+  EXPECT_FALSE(BlockingHttp("127.0.0.1", s.port(), req).ok());
+  for (int i = 0; i < 100 && outcome < 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(outcome, 0);  // within a second (the timer alone would wait forever)
+}
+
 TEST(HttpServerTest, RejectsBodiesOverTheLimitWith413) {
   HttpServerOptions options;
   options.max_body_bytes = 1024;
