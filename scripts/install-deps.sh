@@ -11,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev clang-format
   python3 curl
+  prometheus  # promtool checks the gateway's /metrics
 )
 
 missing=()
@@ -18,13 +19,24 @@ for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  echo "install-deps: all packages present"
-  exit 0
-fi
+# Node.js runs the official openai npm client against the gateway; any packaged version from 18
+# on will do, so an existing installation (e.g. from NodeSource) is kept.
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+else
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -qq
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# The openai npm package for tests/js (pinned by tests/js/package-lock.json).
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "${root}/tests/js/node_modules/openai" ]; then
+  if ! (cd "${root}/tests/js" && npm ci --no-audit --no-fund --loglevel=error); then
+    echo "install-deps: npm ci failed; the openai client tests will be skipped" >&2
+  fi
+fi

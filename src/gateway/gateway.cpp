@@ -180,6 +180,10 @@ asio::awaitable<void> Gateway::Impl::ProbeLoop(int engine) {
   asio::steady_timer timer(io);
   const auto interval = Millis(config.gateway.probe_interval_s);
   const auto timeout = std::max(interval, std::chrono::milliseconds(2000));
+  // An engine that is not up yet (starting, loading, restarting) is probed sooner, so a lane
+  // comes back within a fraction of a second of its engine rather than a whole interval later.
+  const auto first_retry = std::min(interval, std::chrono::milliseconds(250));
+  auto retry = first_retry;
   while (!stopped) {
     EngineRuntime& rt = engines[static_cast<size_t>(engine)];
     EngineHealth::Probe result = EngineHealth::Probe::kFailed;
@@ -221,9 +225,16 @@ asio::awaitable<void> Gateway::Impl::ProbeLoop(int engine) {
             const auto& o = v.as_object();
             if (e.vllm_wire) {
               const auto* data = o.if_contains("data");
-              if (data && data->is_array() && !data->as_array().empty()) {
-                const auto* len = data->as_array()[0].as_object().if_contains("max_model_len");
+              if (data && data->is_array() && !data->as_array().empty() &&
+                  data->as_array()[0].is_object()) {
+                const auto& first = data->as_array()[0].as_object();
+                const auto* len = first.if_contains("max_model_len");
                 if (len && len->is_number()) rt.ctx_per_request = len->to_number<uint64_t>();
+                // vLLM answers 404 for any other model name; learn it when nobody told us.
+                const auto* id = first.if_contains("id");
+                if (id && id->is_string() && e.served_name.empty()) {
+                  rt.served_name = std::string(id->as_string());
+                }
               }
             } else {
               const auto* dgs = o.if_contains("default_generation_settings");
@@ -241,8 +252,13 @@ asio::awaitable<void> Gateway::Impl::ProbeLoop(int engine) {
       }
     }
     rt.health.OnProbe(result, Clock::now());
-    UpdateGauges();
-    timer.expires_after(interval);
+    if (result == EngineHealth::Probe::kOk) {
+      retry = first_retry;
+      timer.expires_after(interval);
+    } else {
+      timer.expires_after(retry);
+      retry = std::min(interval, retry * 2);
+    }
     co_await timer.async_wait(kNoThrow);
   }
 }

@@ -26,7 +26,8 @@ namespace http = net::http;
 
 struct EngineRuntime {
   EngineHealth health;
-  std::optional<uint64_t> ctx_per_request;                 // from /props or /v1/models
+  std::optional<uint64_t> ctx_per_request;  // from /props or /v1/models
+  std::string served_name;  // from /v1/models when the config does not say (engines by url)
   std::vector<std::shared_ptr<net::HttpConnection>> idle;  // keep-alive connections
 };
 
@@ -52,6 +53,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   asio::awaitable<void> ProbeLoop(int engine);
   void ArmExpiry();
   void Wake(const std::vector<uint64_t>& granted);
+  // Gauges are read from the admission controller and health when /metrics renders, not
+  // written on every request: the hot path only touches counters and histograms.
   void UpdateGauges();
   std::string LaneState(int lane) const;
   int ServingLane(int lane) const;  // the lane whose engine takes the request; -1 none

@@ -1,6 +1,7 @@
 #include "gateway/metrics_registry.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 
@@ -32,8 +33,11 @@ std::string Number(double v) {
 
 }  // namespace
 
-std::string MetricsRegistry::LabelText(const Labels& labels, const std::string& extra) {
-  if (labels.empty() && extra.empty()) return "";
+std::string MetricsRegistry::LabelText(const Labels& unsorted, const std::string& extra) {
+  if (unsorted.empty() && extra.empty()) return "";
+  // Sorted by name, so one series has one key whatever order the caller listed its labels in.
+  Labels labels = unsorted;
+  std::sort(labels.begin(), labels.end());
   std::string out = "{";
   bool first = true;
   for (const auto& [k, v] : labels) {

@@ -260,7 +260,6 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   // Admission.
   const uint64_t id = next_id++;
   const auto decision = admission.Arrive(id, serving, ClientKey(req), Clock::now());
-  UpdateGauges();
   if (decision == AdmissionController::Decision::kRejected) {
     metrics.Add("cortex_rejections_total", {{"lane", l.name}, {"reason", "queue_full"}});
     metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "429"}});
@@ -286,7 +285,6 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
     waiters.erase(id);
     if (!waiter->granted) {
       Wake(admission.Leave(id));  // out of the queue (no-op if Expire already removed it)
-      UpdateGauges();
       if (res.client_gone() || stopped) {
         metrics.Add("cortex_rejections_total", {{"lane", l.name}, {"reason", "client_left"}});
         co_return;
@@ -308,15 +306,13 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   struct Slot {
     Impl* impl;
     uint64_t id;
-    ~Slot() {
-      impl->Wake(impl->admission.Leave(id));
-      impl->UpdateGauges();
-    }
+    ~Slot() { impl->Wake(impl->admission.Leave(id)); }
   } slot{this, id};
-  UpdateGauges();
 
   // What the engine expects: its own model name, and usage in streams (for our metrics).
-  obj["model"] = e.served_name;
+  const std::string& served =
+      e.served_name.empty() ? engines[static_cast<size_t>(l.engine)].served_name : e.served_name;
+  if (!served.empty()) obj["model"] = served;
   if (stream) {
     json::object so;
     if (const auto* old = obj.if_contains("stream_options"); old && old->is_object()) {

@@ -1,6 +1,7 @@
 #include "net/http_client.h"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <cctype>
 
 namespace cortex::net {
@@ -8,7 +9,8 @@ namespace {
 
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
-constexpr size_t kPiece = 64 * 1024;
+constexpr size_t kMinPiece = 4 * 1024;
+constexpr size_t kMaxPiece = 64 * 1024;
 
 Status FromError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) return Status::IoError(fmt::format("{}: timed out", what));
@@ -85,7 +87,7 @@ int HttpConnection::status() const {
 
 asio::awaitable<StatusOr<std::string>> HttpConnection::ReadSome(std::chrono::milliseconds timeout) {
   if (!parser_ || parser_->is_done()) co_return std::string();
-  std::string piece(kPiece, '\0');
+  std::string piece(piece_size_, '\0');
   while (!parser_->is_done()) {
     parser_->get().body().data = piece.data();
     parser_->get().body().size = piece.size();
@@ -99,6 +101,11 @@ asio::awaitable<StatusOr<std::string>> HttpConnection::ReadSome(std::chrono::mil
     }
     const size_t got = piece.size() - parser_->get().body().size;
     if (got > 0) {
+      if (got == piece.size()) {
+        piece_size_ = std::min(kMaxPiece, piece_size_ * 2);
+      } else if (got < piece_size_ / 4) {
+        piece_size_ = std::max(kMinPiece, piece_size_ / 2);
+      }
       piece.resize(got);
       co_return piece;
     }

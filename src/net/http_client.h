@@ -52,6 +52,9 @@ class HttpConnection {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
+  // A read waits with a buffer of this size; it grows while reads fill it and shrinks when they
+  // do not, so thousands of idle token streams do not each sit on 64 KiB.
+  size_t piece_size_ = 4096;
   bool failed_ = false;
 };
 
