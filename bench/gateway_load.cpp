@@ -28,7 +28,7 @@
 
 #include "net/http_client.h"
 #include "support/subprocess.h"
-#include "support/synthetic_model.h"
+#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 
 namespace {

@@ -20,7 +20,7 @@
 #include "model/ggml_type.h"
 #include "model/gguf_file.h"
 #include "model/gguf_model.h"
-#include "support/gguf_writer.h"
+#include "model/gguf_writer.h"
 #include "support/temp_dir.h"
 
 namespace cortex {

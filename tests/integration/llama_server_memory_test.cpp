@@ -18,7 +18,7 @@
 #include "model/gguf_model.h"
 #include "plan/llama_cpp_plan.h"
 #include "support/subprocess.h"
-#include "support/synthetic_model.h"
+#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 #include "util/bytes.h"
 

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "sim_harness.h"
-#include "support/synthetic_model.h"
+#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 
 namespace cortex::testing {

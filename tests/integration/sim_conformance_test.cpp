@@ -22,7 +22,7 @@
 
 #include "integration/sim_harness.h"
 #include "model/gguf_model.h"
-#include "support/synthetic_model.h"
+#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 
 namespace cortex::testing {

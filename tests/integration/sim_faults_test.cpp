@@ -11,7 +11,7 @@
 #include "integration/sim_harness.h"
 #include "model/gguf_model.h"
 #include "plan/llama_cpp_plan.h"
-#include "support/synthetic_model.h"
+#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 #include "util/bytes.h"
 

@@ -20,8 +20,8 @@
 #include <string>
 #include <vector>
 
-#include "support/gguf_writer.h"
-#include "support/synthetic_model.h"
+#include "model/gguf_writer.h"
+#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 
 namespace cortex {

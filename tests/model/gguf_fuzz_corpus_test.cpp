@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "model/gguf_file.h"
-#include "support/gguf_writer.h"
+#include "model/gguf_writer.h"
 
 namespace cortex {
 namespace {

@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include "support/gguf_writer.h"
+#include "model/gguf_writer.h"
 
 namespace cortex {
 namespace {

@@ -1,4 +1,4 @@
-#include "support/gguf_writer.h"
+#include "model/gguf_writer.h"
 
 #include <cstdlib>
 #include <cstring>

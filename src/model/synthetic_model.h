@@ -15,6 +15,10 @@
 // The vocabulary is SentencePiece-style ("llama" tokenizer): <unk>, <s>, </s>, the 256 byte
 // tokens <0x00>..<0xFF> (so any text tokenizes through byte fallback), then `extra_vocab`
 // ordinary pieces such as "▁the" and "e".
+//
+// It lives in model/ rather than tests/support because `cortex up`'s built-in demo writes two
+// of these for its llama.cpp-flavoured simulated engines (cli/demo_config.h). The namespace
+// stays cortex::testing: tests remain its main users.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "support/synthetic_model.h"
+#include "model/synthetic_model.h"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <set>
 #include <vector>
 
-#include "support/gguf_writer.h"
+#include "model/gguf_writer.h"
 
 namespace cortex::testing {
 
