@@ -12,6 +12,7 @@ packages=(
   clang-14 libclang-rt-14-dev clang-format
   python3 curl
   prometheus  # promtool checks the gateway's /metrics
+  docker-compose  # `docker-compose config` checks what `cortex compose` writes
 )
 
 missing=()

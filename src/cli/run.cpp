@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/compose_command.h"
 #include "cli/plan_command.h"
 #include "cli/sim_command.h"
 #include "cli/up_command.h"
@@ -37,6 +38,10 @@ int Run(int argc, char** argv) {
   CLI::App* plan = app.add_subcommand(
       "plan", "Memory map and findings for a deployment; exits 1 when it does not fit");
   AddPlanOptions(*plan, plan_options);
+  ComposeCommandOptions compose_options;
+  CLI::App* compose = app.add_subcommand(
+      "compose", "Write the docker compose file for the configured engines (normal profile)");
+  AddComposeOptions(*compose, compose_options);
 
   try {
     app.parse(argc, argv);
@@ -46,6 +51,7 @@ int Run(int argc, char** argv) {
   if (plan->parsed()) return RunPlan(plan_options);
   if (up->parsed()) return RunUp(up_options);
   if (env->parsed()) return RunEnv(env_options);
+  if (compose->parsed()) return RunCompose(compose_options);
   return 2;
 }
 

@@ -34,6 +34,22 @@ std::string_view EngineKindName(EngineKind kind) {
   return "unknown";
 }
 
+std::string_view LaunchKindName(LaunchKind kind) {
+  return kind == LaunchKind::kDocker ? "docker" : "process";
+}
+
+std::string_view DefaultEngineImage(EngineKind kind) {
+  switch (kind) {
+    case EngineKind::kLlamaCpp:
+      return "ghcr.io/ggml-org/llama.cpp:server-vulkan";
+    case EngineKind::kVllm:
+      return "vllm/vllm-openai-rocm:latest";
+    case EngineKind::kSim:
+      return "";
+  }
+  return "";
+}
+
 const FlagValue* FindFlag(const FlagMap& flags, std::string_view name) {
   for (const auto& [key, value] : flags) {
     if (key == name) return &value;

@@ -7,6 +7,7 @@
 //   profiles: optional declarations of profile names ("burst") with a description; engines
 //             override budget and flags per profile.
 //   gateway:  where the OpenAI-compatible endpoint listens.
+//   supervisor: how engines are started, stopped, restarted and logged.
 //
 // Every value keeps the line and column it came from (`SourcePos`) so later checks (the planner,
 // the supervisor) can point at the line that caused a problem.
@@ -19,6 +20,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -41,6 +44,10 @@ struct MachineConfig {
 };
 
 enum class EngineKind { kLlamaCpp, kVllm, kSim };
+
+// How the supervisor runs an engine: as a child process (argv from engine/engine_launch.h), or
+// as a service of the compose file `cortex compose` writes (`docker compose up -d SERVICE`).
+enum class LaunchKind { kProcess, kDocker };
 
 // A flag value as written in YAML: a scalar. Kept as text plus its kind so it can be passed to
 // the engine verbatim and also read as a number or bool by the planner.
@@ -91,6 +98,18 @@ struct EngineConfig {
   std::optional<uint64_t> overhead_bytes;
   FlagMap flags;
   std::vector<EngineProfile> profiles;
+  // Variables added to the engine's inherited environment, in file order. Keys are valid
+  // environment variable names ([A-Za-z_][A-Za-z0-9_]*); values are the scalars as written.
+  std::vector<std::pair<std::string, std::string>> env;
+  LaunchKind launch = LaunchKind::kProcess;
+  bool pinned = false;  // never evicted to make room for an on-demand load
+  // The container image for `cortex compose` and `launch: docker`. When the file sets none,
+  // the loader fills in DefaultEngineImage(kind); empty for `engine: sim` (never runs in a
+  // container) and for engines given by url (not launched).
+  std::string image;
+  // Expected seconds from start to ready (what evicting this engine costs to undo). Unset: the
+  // caller estimates it.
+  std::optional<double> load_seconds;
   SourcePos pos;
 };
 
@@ -138,6 +157,27 @@ struct GatewayConfig {
   SourcePos pos;
 };
 
+// The `supervisor:` section. YAML keys are the field names without the `_s` suffix
+// (`drain_timeout: 30s`), and `log_max_size: 10MiB` for log_max_bytes. Durations are seconds;
+// the file may write 30, 30s, 5m or 500ms.
+struct SupervisorConfig {
+  double drain_timeout_s = 30;        // requests in flight may finish before a stop or swap
+  double stop_timeout_s = 10;         // SIGTERM, then SIGKILL after this long
+  double ready_timeout_s = 600;       // a start not ready by then has failed
+  double restart_backoff_s = 1;       // wait before restarting a crashed engine; doubles per crash,
+  double restart_backoff_max_s = 30;  // up to this (>= restart_backoff_s)
+  int max_restarts = 5;               // crashes within restart_window_s; beyond: engine failed
+  double restart_window_s = 300;
+  double load_wait_s = 120;  // how long a request waits for its engine to load or come back
+  // Engine logs. Empty: $XDG_STATE_HOME/cortex/logs or ~/.local/state/cortex/logs (resolved by
+  // the caller).
+  std::string log_dir;
+  uint64_t log_max_bytes = 10ull << 20;  // per log file, then rotated (YAML: log_max_size)
+  int log_files = 3;                     // rotated files kept
+  double memory_drift = 0.15;            // actual memory beyond planned by this fraction: a warning
+  SourcePos pos;
+};
+
 struct Config {
   std::string path;  // file it was read from, for messages
   MachineConfig machine;
@@ -145,6 +185,7 @@ struct Config {
   std::vector<LaneConfig> lanes;
   std::vector<ProfileDecl> profiles;
   GatewayConfig gateway;
+  SupervisorConfig supervisor;
 
   const EngineConfig* FindEngine(const std::string& name) const;
   // By lane name or alias, as clients address lanes.
@@ -152,6 +193,15 @@ struct Config {
 };
 
 std::string_view EngineKindName(EngineKind kind);  // "llama.cpp", "vllm", "sim"
+std::string_view LaunchKindName(LaunchKind kind);  // "process", "docker"
+
+// The image an engine of `kind` runs in when its config names none:
+//   llama.cpp: ghcr.io/ggml-org/llama.cpp:server-vulkan (llama.cpp's own server image, Vulkan
+//              backend: needs only /dev/dri, the most stable backend on Strix Halo; its
+//              entrypoint is llama-server);
+//   vllm:      vllm/vllm-openai-rocm:latest (vLLM's ROCm build; entrypoint `vllm serve`);
+//   sim:       "" (the simulator is never containerised).
+std::string_view DefaultEngineImage(EngineKind kind);
 
 // Looks a flag up by long name. Returns nullptr when absent.
 const FlagValue* FindFlag(const FlagMap& flags, std::string_view name);

@@ -286,7 +286,7 @@ StatusOr<Config> ParseDocument(const YAML::Node& root, const std::string& path) 
   config.path = path;
 
   MapReader top(Field{"", {1, 1}, root}, {1, 1},
-                {"machine", "engines", "lanes", "profiles", "gateway"}, &diag);
+                {"machine", "engines", "lanes", "profiles", "gateway", "supervisor"}, &diag);
   // Dependency order, not file order: see sections.h.
   if (const MapEntry* e = top.Require("machine")) ReadMachine(*e, &config.machine, &ctx);
   if (const MapEntry* e = top.Find("gateway")) ReadGateway(*e, &config.gateway, &ctx);
@@ -297,6 +297,9 @@ StatusOr<Config> ParseDocument(const YAML::Node& root, const std::string& path) 
   }
   if (const MapEntry* e = top.Require("lanes")) {
     config_internal::ReadLanes(e->value, ctx, &config.lanes);
+  }
+  if (const MapEntry* e = top.Find("supervisor")) {
+    config_internal::ReadSupervisor(*e, &config.supervisor, &diag);
   }
   if (!diag.empty()) return Status::InvalidArgument(diag.Join(path));
   return config;

@@ -159,7 +159,7 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
   if (!ExpectMap(entry.value, diag)) return;
   MapReader keys(entry.value, entry.key_pos,
                  {"engine", "model", "binary", "url", "host", "port", "budget", "overhead", "flags",
-                  "profiles"},
+                  "profiles", "env", "launch", "pinned", "image", "load_seconds"},
                  diag);
 
   std::optional<EngineKind> kind;
@@ -222,6 +222,7 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
   if (const MapEntry* e = keys.Find("profiles")) {
     ReadEngineProfiles(e->value, entry.key, kind, ctx, &out->profiles);
   }
+  ReadEngineLaunchKeys(keys, kind, url != nullptr, out, diag);
   if (kind == EngineKind::kLlamaCpp) {
     CheckLlamaFlagCombination(out->flags, "engines." + entry.key, diag);
     for (const EngineProfile& profile : out->profiles) {

@@ -35,6 +35,16 @@ void ReadEngines(const Field& field, LoadContext* ctx, std::vector<EngineConfig>
 // Reads the `lanes` map at `field`; lane engines must be in ctx.engine_names.
 void ReadLanes(const Field& field, const LoadContext& ctx, std::vector<LaneConfig>* out);
 
+// Reads the keys of engine `out->name` that say how it is launched (env, launch, pinned, image,
+// load_seconds) from its map `keys`, and fills in the default image. `kind` is nullopt when the
+// engine kind was invalid. An engine given by url is not launched, so these keys are errors
+// there.
+void ReadEngineLaunchKeys(const MapReader& keys, std::optional<EngineKind> kind, bool has_url,
+                          EngineConfig* out, Diagnostics* diag);
+
+// Reads the top-level `supervisor` section.
+void ReadSupervisor(const MapEntry& entry, SupervisorConfig* out, Diagnostics* diag);
+
 // The name an operator writes for "no profile", so no profile may take it.
 inline constexpr std::string_view kNoProfile = "normal";
 

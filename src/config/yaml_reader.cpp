@@ -189,12 +189,43 @@ std::optional<int64_t> ReadInt(const Field& field, int64_t min, int64_t max, Dia
   return std::nullopt;
 }
 
+std::optional<double> ParseDurationSeconds(std::string_view text) {
+  // The unit is the trailing run of letters; "ms" must be tried before "s".
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"ms", 0.001}, {"s", 1}, {"m", 60}, {"h", 3600}};
+  double scale = 1;
+  for (const auto& [unit, factor] : kUnits) {
+    if (text.size() > unit.size() && text.substr(text.size() - unit.size()) == unit) {
+      const char before = text[text.size() - unit.size() - 1];
+      if (before < '0' || before > '9') continue;  // "5ms" is ms, "5xs" is nothing
+      text.remove_suffix(unit.size());
+      scale = factor;
+      break;
+    }
+  }
+  const std::optional<double> value = ParseFiniteDouble(text);
+  if (!value) return std::nullopt;
+  return *value * scale;
+}
+
 std::optional<double> ReadSeconds(const Field& field, double min, double max, Diagnostics* diag) {
   std::optional<double> value;
-  if (field.node.IsScalar()) value = ParseFiniteDouble(field.node.Scalar());
+  if (field.node.IsScalar()) value = ParseDurationSeconds(field.node.Scalar());
   if (value && *value >= min && *value <= max) return value;
-  diag->Add(field.pos, fmt::format("{}: expected a number of seconds between {:g} and {:g}, got {}",
+  diag->Add(field.pos, fmt::format("{}: expected a duration between {:g} and {:g} seconds (such "
+                                   "as 30, 30s, 5m or 500ms), got {}",
                                    field.path, min, max, Describe(field.node)));
+  return std::nullopt;
+}
+
+std::optional<bool> ReadBool(const Field& field, Diagnostics* diag) {
+  // Only these two, as for flags: YAML 1.1's yes/no/on/off read as typos here.
+  if (field.node.IsScalar() && field.node.Tag() != "!") {
+    if (field.node.Scalar() == "true") return true;
+    if (field.node.Scalar() == "false") return false;
+  }
+  diag->Add(field.pos,
+            fmt::format("{}: expected true or false, got {}", field.path, Describe(field.node)));
   return std::nullopt;
 }
 

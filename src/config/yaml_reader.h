@@ -102,8 +102,13 @@ std::optional<std::string> ReadString(const Field& field, Diagnostics* diag);
 std::optional<int64_t> ReadInt(const Field& field, int64_t min, int64_t max, Diagnostics* diag);
 std::optional<uint64_t> ReadSize(const Field& field, Diagnostics* diag);
 std::optional<uint64_t> ReadBandwidth(const Field& field, Diagnostics* diag);
-// A duration in seconds (a number, fractions allowed) within [min, max].
+// A duration within [min, max] seconds: a number of seconds (fractions allowed), or a number
+// with a unit: 500ms, 30s, 5m, 1.5h.
 std::optional<double> ReadSeconds(const Field& field, double min, double max, Diagnostics* diag);
+// The seconds in "30", "30s", "5m", "500ms", "1h"; nullopt for anything else.
+std::optional<double> ParseDurationSeconds(std::string_view text);
+// true or false (only these spellings).
+std::optional<bool> ReadBool(const Field& field, Diagnostics* diag);
 // A list of strings.
 std::optional<std::vector<std::string>> ReadStringList(const Field& field, std::string_view what,
                                                        Diagnostics* diag);

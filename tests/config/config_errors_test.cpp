@@ -35,7 +35,7 @@ lanes:
 gatway: {listen: 127.0.0.1:4000}
 )",
      {"6:1: unknown key \"gatway\" at the top level; expected one of: machine, engines, lanes, "
-      "profiles, gateway; did you mean \"gateway\"?"}},
+      "profiles, gateway, supervisor; did you mean \"gateway\"?"}},
     {"UnknownMachineKey",
      R"(machine:
   memory: 128GiB
@@ -69,7 +69,8 @@ lanes:
 )",
      {"3:3: missing required key \"budget\" in engines.deep-lane",
       "7:5: unknown key \"budgt\" in engines.deep-lane; expected one of: engine, model, binary, "
-      "url, host, port, budget, overhead, flags, profiles; did you mean \"budget\"?"}},
+      "url, host, port, budget, overhead, flags, profiles, env, launch, pinned, image, "
+      "load_seconds; did you mean \"budget\"?"}},
     {"UnknownModelKey",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:
@@ -895,7 +896,7 @@ extra: 1
       "8:52: engines.b.budget: expected at most machine.gpu_pool (defaults to machine.memory, "
       "128GiB), got 1TiB",
       "10:1: unknown key \"extra\" at the top level; expected one of: machine, engines, lanes, "
-      "profiles, gateway"}},
+      "profiles, gateway, supervisor"}},
 };
 
 class MalformedConfigTest : public ::testing::TestWithParam<ErrorCase> {
