@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# The main job, from a fresh Debian 12 machine: installs the dependencies, builds cortex, and
-# plans the seed's Strix Halo deployment (config/strix-halo.yaml), writing the memory map of
-# every profile to build/strix-halo.svg.
+# The main job, from a fresh Debian 12 machine: installs the dependencies, builds cortex, shows
+# the plan of the seed's Strix Halo deployment (config/strix-halo.yaml; it does not fit, which
+# is the point, and the memory map of every profile goes to build/strix-halo.svg), then runs
+# `cortex up` on its built-in demo in the foreground: the seed's five lanes on simulated
+# engines, with the supervisor, the memory ledger, on-demand swapping and the burst profile.
+# Ctrl-C stops it and every engine it started.
 #
-# The seed's deployment does not fit (that is the point of the plan), so `cortex plan` exits 1;
-# this script reports that and exits 0. Any other failure is passed on.
+#   scripts/demo.sh            # plan, then cortex up (demo) until Ctrl-C
+#   CORTEX_DEMO_SECONDS=30 scripts/demo.sh   # stop by itself after 30 s (used by CI-like runs)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,11 +18,27 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "$(nproc)" --target cortex
 
 set +e
-build/src/cortex plan -c config/strix-halo.yaml --svg build/strix-halo.svg "$@"
+build/src/cortex plan -c config/strix-halo.yaml --svg build/strix-halo.svg
 status=$?
 set -e
 case "${status}" in
-  0) echo "demo.sh: the plan fits; memory map in build/strix-halo.svg" ;;
-  1) echo "demo.sh: the plan does not fit (exit 1, findings above); memory map in build/strix-halo.svg" ;;
+  0) echo "demo.sh: the seed's plan fits; memory map in build/strix-halo.svg" ;;
+  1) echo "demo.sh: the seed's plan does not fit (exit 1, findings above); memory map in build/strix-halo.svg" ;;
   *) exit "${status}" ;;
 esac
+
+cat <<'HELP'
+
+demo.sh: starting `cortex up` on the built-in demo (gateway on http://127.0.0.1:4000).
+In another terminal:
+  curl -s localhost:4000/v1/chat/completions -d '{"model":"coder","messages":[{"role":"user","content":"hi"}]}'
+  curl -s localhost:4000/v1/chat/completions -d '{"model":"governance","messages":[{"role":"user","content":"hi"}]}'   # loads on demand, swaps an idle engine out
+  build/src/cortex status
+  build/src/cortex burst on --wait     # the deep lane takes the memory of the three vLLM-like engines
+  build/src/cortex burst off --wait
+  build/src/cortex logs deep-lane-sim
+HELP
+if [ -n "${CORTEX_DEMO_SECONDS:-}" ]; then
+  exec timeout -s INT "${CORTEX_DEMO_SECONDS}" build/src/cortex up
+fi
+exec build/src/cortex up

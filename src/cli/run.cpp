@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/admin_commands.h"
 #include "cli/compose_command.h"
 #include "cli/plan_command.h"
 #include "cli/sim_command.h"
@@ -43,6 +44,19 @@ int Run(int argc, char** argv) {
       "compose", "Write the docker compose file for the configured engines (normal profile)");
   AddComposeOptions(*compose, compose_options);
 
+  StatusOptions status_options;
+  CLI::App* status = app.add_subcommand(
+      "status", "Engines, lanes, the memory ledger and burst state of the running cortex up");
+  AddStatusOptions(*status, status_options);
+  BurstOptions burst_options;
+  CLI::App* burst = app.add_subcommand(
+      "burst", "Turn an engine's burst profile on or off in the running cortex up");
+  AddBurstOptions(*burst, burst_options);
+  LogsOptions logs_options;
+  CLI::App* logs =
+      app.add_subcommand("logs", "An engine's last output lines, from the running cortex up");
+  AddLogsOptions(*logs, logs_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -52,6 +66,9 @@ int Run(int argc, char** argv) {
   if (up->parsed()) return RunUp(up_options);
   if (env->parsed()) return RunEnv(env_options);
   if (compose->parsed()) return RunCompose(compose_options);
+  if (status->parsed()) return RunStatus(status_options);
+  if (burst->parsed()) return RunBurst(burst_options);
+  if (logs->parsed()) return RunLogs(logs_options);
   return 2;
 }
 

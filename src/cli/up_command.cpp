@@ -1,13 +1,18 @@
 #include "cli/up_command.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <memory>
 
+#include "cli/demo_config.h"
 #include "config/config_loader.h"
 #include "gateway/gateway.h"
+#include "supervise/supervisor.h"
 
 namespace cortex::cli {
 namespace {
@@ -32,28 +37,67 @@ std::string EnvName(const std::string& lane) {
 
 void AddUpOptions(CLI::App& app, UpOptions& options) {
   app.add_option("-c,--config", options.config_path,
-                 "deployment config (YAML); default $CORTEX_CONFIG or ./cortex.yaml");
+                 "deployment config (YAML); default $CORTEX_CONFIG, else ./cortex.yaml when it "
+                 "exists, else the built-in demo");
+  app.add_flag("--print-demo-config", options.print_demo,
+               "print the built-in demo's config and exit");
 }
 
 int RunUp(const UpOptions& options) {
-  const std::string path = ConfigPath(options.config_path);
-  auto config = LoadConfig(path);
+  std::string path = options.config_path;
+  if (path.empty()) {
+    if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') path = env;
+  }
+  if (path.empty() && std::filesystem::exists("cortex.yaml")) path = "cortex.yaml";
+  StatusOr<Config> config = Status::NotFound("no config");
+  const std::string state_dir = std::filesystem::path(supervise::DefaultLogDir()).parent_path();
+  if (path.empty() || options.print_demo) {
+    const std::string model_dir = state_dir + "/demo-models";
+    if (options.print_demo) {
+      std::fputs(DemoConfigYaml(model_dir).c_str(), stdout);
+      return 0;
+    }
+    if (Status s = WriteDemoModels(model_dir); !s.ok()) {
+      std::fprintf(stderr, "cortex up: the demo's models: %s\n", s.message().c_str());
+      return 3;
+    }
+    config = ParseConfig(DemoConfigYaml(model_dir), "<built-in demo>");
+    if (config.ok()) config->path = model_dir + "/demo.yaml";
+    std::fprintf(stderr,
+                 "cortex up: no config given; running the built-in demo (five lanes on simulated "
+                 "engines; `cortex up --print-demo-config` shows it)\n");
+  } else {
+    config = LoadConfig(path);
+  }
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 2;
   }
-  for (const EngineConfig& e : config->engines) {
-    if (e.url.empty()) {
-      std::fprintf(stderr,
-                   "cortex up: engine %s has no url; this build proxies to running engines only "
-                   "(give `url: http://HOST:PORT`)\n",
-                   e.name.c_str());
-    }
-  }
   boost::asio::io_context io;
+  std::unique_ptr<supervise::Supervisor> supervisor;
+  const bool launches = std::any_of(config->engines.begin(), config->engines.end(),
+                                    [](const EngineConfig& e) { return e.url.empty(); });
+  if (launches) {
+    supervise::SupervisorOptions so;
+    std::error_code ec;
+    so.self_exe = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+    so.log_dir = config->supervisor.log_dir.empty() ? supervise::DefaultLogDir()
+                                                    : config->supervisor.log_dir;
+    supervisor = std::make_unique<supervise::Supervisor>(io, *config, so);
+    if (Status s = supervisor->Start(); !s.ok()) {
+      std::fprintf(stderr, "cortex up: %s\n", s.message().c_str());
+      return 2;
+    }
+    std::fprintf(stderr, "cortex up: engine logs in %s\n", so.log_dir.c_str());
+  }
   gateway::Gateway gateway(io, *config);
+  if (supervisor) gateway.SetResidency(supervisor.get());
   if (Status s = gateway.Start(); !s.ok()) {
     std::fprintf(stderr, "cortex up: %s\n", s.message().c_str());
+    if (supervisor) {
+      supervisor->Shutdown([&] { io.stop(); });
+      io.run();
+    }
     return 3;
   }
   const std::string listen = config->gateway.listen;
@@ -64,7 +108,12 @@ int RunUp(const UpOptions& options) {
   signals.async_wait([&](const boost::system::error_code&, int signal) {
     std::fprintf(stderr, "cortex up: signal %d, stopping\n", signal);
     gateway.Stop();
-    io.stop();
+    if (supervisor) {
+      // Engines get SIGTERM, then SIGKILL after stop_timeout; we exit once all are gone.
+      supervisor->Shutdown([&] { io.stop(); });
+    } else {
+      io.stop();
+    }
   });
   io.run();
   return 0;

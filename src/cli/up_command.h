@@ -1,4 +1,5 @@
-// `cortex up -c FILE`: runs the gateway in the foreground until SIGINT or SIGTERM.
+// `cortex up [-c FILE]`: runs the supervisor (engines without `url:`) and the gateway in the
+// foreground until SIGINT or SIGTERM; with no config, the built-in demo (cli/demo_config.h).
 // `cortex env [-c FILE]`: prints the ARGOS_* variables that point the Cortex backend at it.
 #pragma once
 
@@ -12,6 +13,7 @@ namespace cortex::cli {
 
 struct UpOptions {
   std::string config_path;
+  bool print_demo = false;
 };
 
 void AddUpOptions(CLI::App& app, UpOptions& options);

@@ -117,18 +117,49 @@ Gateway::Impl::Impl(asio::io_context& io, const Config& config)
 
 std::string Gateway::Impl::LaneState(int lane) const {
   const int serving = ServingLane(lane);
-  const EngineState own = engines[static_cast<size_t>(table.lanes()[lane].engine)].health.state();
+  const int engine = table.lanes()[lane].engine;
+  const EngineState own = engines[static_cast<size_t>(engine)].health.state();
+  if (engines[static_cast<size_t>(engine)].managed) {
+    // A supervised engine that is not up is loading, or will be loaded on demand; only paused,
+    // failed or stopped-by-admin make its lane degraded (a fallback serves) or down.
+    if (residency->Unavailable(table.engines()[static_cast<size_t>(engine)].name)) {
+      return serving >= 0 ? "degraded" : "down";
+    }
+    return own == EngineState::kUp ? "up" : "loading";
+  }
   if (own == EngineState::kUp) return "up";
   if (own == EngineState::kLoading) return "loading";
   if (serving >= 0) return "degraded";  // its own engine is not up, but it can be served
   return "down";
 }
 
+bool Gateway::Impl::Usable(int engine) const {
+  const EngineRuntime& rt = engines[static_cast<size_t>(engine)];
+  if (rt.managed) return !residency->Unavailable(table.engines()[static_cast<size_t>(engine)].name);
+  const EngineState s = rt.health.state();
+  return s == EngineState::kUp || s == EngineState::kDegraded || s == EngineState::kUnknown;
+}
+
+void Gateway::Impl::OnEngineEvent(const std::string& name, bool ready) {
+  for (size_t i = 0; i < engines.size(); ++i) {
+    if (table.engines()[i].name != name) continue;
+    EngineRuntime& rt = engines[i];
+    // A new process: what was learned from the old one (context, slots, served name, pooled
+    // connections) no longer holds.
+    rt.ctx_per_request.reset();
+    rt.served_name.clear();
+    rt.idle.clear();
+    if (ready) {
+      rt.health.OnProbe(EngineHealth::Probe::kOk, Clock::now());
+    } else {
+      rt.health.MarkDown(Clock::now());
+    }
+    if (rt.probe_timer) rt.probe_timer->cancel();
+  }
+}
+
 int Gateway::Impl::ServingLane(int lane) const {
-  auto usable = [&](int l) {
-    const EngineState s = engines[static_cast<size_t>(table.lanes()[l].engine)].health.state();
-    return s == EngineState::kUp || s == EngineState::kDegraded || s == EngineState::kUnknown;
-  };
+  auto usable = [&](int l) { return Usable(table.lanes()[l].engine); };
   if (usable(lane)) return lane;
   for (int f : table.lanes()[lane].fallback) {
     if (usable(f)) return f;
@@ -177,7 +208,9 @@ void Gateway::Impl::ArmExpiry() {
 asio::awaitable<void> Gateway::Impl::ProbeLoop(int engine) {
   auto self = shared_from_this();
   const EngineEntry& e = table.engines()[static_cast<size_t>(engine)];
-  asio::steady_timer timer(io);
+  auto timer_ptr = std::make_shared<asio::steady_timer>(io);
+  engines[static_cast<size_t>(engine)].probe_timer = timer_ptr;
+  asio::steady_timer& timer = *timer_ptr;
   const auto interval = Millis(config.gateway.probe_interval_s);
   const auto timeout = std::max(interval, std::chrono::milliseconds(2000));
   // An engine that is not up yet (starting, loading, restarting) is probed sooner, so a lane
@@ -263,6 +296,10 @@ asio::awaitable<void> Gateway::Impl::ProbeLoop(int engine) {
   }
 }
 
+void Gateway::SetResidency(ResidencyPort* port) {
+  impl_->residency = port;
+}
+
 Status Gateway::Impl::Start() {
   const auto [host, port] = SplitListen(config.gateway.listen);
   net::HttpServerOptions options;
@@ -286,6 +323,14 @@ Status Gateway::Impl::Start() {
                                      : "server_error";
         return ErrorResponse(status, message, type);
       });
+  if (residency != nullptr) {
+    for (size_t i = 0; i < engines.size(); ++i) {
+      engines[i].managed = residency->Manages(table.engines()[i].name);
+    }
+    residency->SetEngineListener([weak](const std::string& engine, bool ready) {
+      if (auto self = weak.lock()) self->OnEngineEvent(engine, ready);
+    });
+  }
   if (Status s = server->Listen(host, port); !s.ok()) return s;
   server->Start();
   for (size_t i = 0; i < engines.size(); ++i) {
@@ -300,8 +345,10 @@ void Gateway::Impl::Stop() {
   if (server) server->Stop();
   for (auto& [id, w] : waiters)
     w->timer.cancel();
-  for (EngineRuntime& rt : engines)
+  for (EngineRuntime& rt : engines) {
     rt.idle.clear();
+    if (rt.probe_timer) rt.probe_timer->cancel();
+  }
 }
 
 asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responder& res) {
@@ -321,6 +368,7 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
     net::HttpResponse r{http::status::ok, 11};
     r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
     r.body() = metrics.Render();
+    if (residency != nullptr) r.body() += residency->MetricsText();
     co_await res.Send(std::move(r));
     co_return;
   }
@@ -364,6 +412,26 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
         all_up ? http::status::ok : http::status::service_unavailable, json::serialize(body));
     if (!all_up) r.set(http::field::retry_after, "5");
     co_await res.Send(std::move(r));
+    co_return;
+  }
+
+  // Admin routes: the supervisor's, behind the admin key when one is set.
+  if (path.rfind("/admin/", 0) == 0) {
+    if (!config.gateway.admin_key.empty() && !SameKey(BearerToken(req), config.gateway.admin_key)) {
+      net::HttpResponse r = ErrorResponse(
+          http::status::unauthorized, "admin routes need the admin key (Authorization: Bearer ...)",
+          "authentication_error", "invalid_admin_key");
+      co_await res.Send(std::move(r));
+      co_return;
+    }
+    if (residency == nullptr) {
+      net::HttpResponse r = ErrorResponse(
+          http::status::not_found, "no supervisor: this gateway proxies to engines given by url",
+          "not_found_error", "no_supervisor");
+      co_await res.Send(std::move(r));
+      co_return;
+    }
+    co_await residency->HandleAdmin(req, res);
     co_return;
   }
 

@@ -19,6 +19,8 @@
 // Engines are probed every `probe_interval` (GET /health, and /props or /v1/models for their
 // context and slots); requests that fail count against them too (EngineHealth).
 //
+// Engines a supervisor owns (SetResidency) are not judged by probes alone: see residency_port.h.
+//
 // Threading: one io_context, one thread; all state lives on it.
 #pragma once
 
@@ -27,6 +29,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "gateway/residency_port.h"
 #include "util/status.h"
 
 namespace cortex::gateway {
@@ -38,6 +41,9 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
+  // Engines owned by a supervisor: requests Enter them (load on demand, wait for a restart or
+  // a burst), and /admin/... goes to it. Call before Start; `port` must outlive the gateway.
+  void SetResidency(ResidencyPort* port);
   // Listens on gateway.listen (port 0: any free port) and starts probing engines.
   Status Start();
   // Stops listening, probing, and closes client connections.

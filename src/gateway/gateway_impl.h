@@ -29,6 +29,9 @@ struct EngineRuntime {
   std::optional<uint64_t> ctx_per_request;  // from /props or /v1/models
   std::string served_name;  // from /v1/models when the config does not say (engines by url)
   std::vector<std::shared_ptr<net::HttpConnection>> idle;  // keep-alive connections
+  // Wakes the probe loop early, when the supervisor says the engine (re)started.
+  std::shared_ptr<asio::steady_timer> probe_timer;
+  bool managed = false;  // a supervisor owns the process (ResidencyPort)
 };
 
 // A queued request waits on its own timer; the admission decision (or expiry) wakes it.
@@ -57,6 +60,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   // written on every request: the hot path only touches counters and histograms.
   void UpdateGauges();
   std::string LaneState(int lane) const;
+  bool Usable(int engine) const;
+  void OnEngineEvent(const std::string& engine, bool ready);
   int ServingLane(int lane) const;  // the lane whose engine takes the request; -1 none
 
   // Proxying (proxy.cpp).
@@ -65,6 +70,9 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   // Returns a connection to the engine's pool when it can carry another request.
   void Release(int engine, std::shared_ptr<net::HttpConnection> conn);
   asio::awaitable<std::optional<uint64_t>> CountTokens(int engine, const std::string& text);
+  asio::awaitable<bool> EnterEngine(const LaneEntry& l, const EngineEntry& e,
+                                    std::chrono::steady_clock::time_point deadline,
+                                    net::Responder& res);
 
   asio::io_context& io;
   Config config;
@@ -77,6 +85,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   asio::steady_timer expiry_timer;
   uint64_t next_id = 1;
   bool stopped = false;
+  ResidencyPort* residency = nullptr;
 };
 
 // A JSON response with the gateway's headers.

@@ -138,6 +138,32 @@ asio::awaitable<std::optional<uint64_t>> Gateway::Impl::CountTokens(int engine,
   co_return std::nullopt;
 }
 
+// Waits (bounded) until a supervised engine is resident and ready. False when it did not
+// become ready: the client got a 503 with Retry-After, or has left.
+asio::awaitable<bool> Gateway::Impl::EnterEngine(const LaneEntry& l, const EngineEntry& e,
+                                                 Clock::time_point enter_deadline,
+                                                 net::Responder& res) {
+  const ResidencyPort::Entry entry = co_await residency->Enter(e.name, enter_deadline, res);
+  if (entry.access == ResidencyPort::Access::kClientGone || res.client_gone()) {
+    if (entry.access == ResidencyPort::Access::kReady) residency->Leave(e.name);
+    metrics.Add("cortex_rejections_total", {{"lane", l.name}, {"reason", "client_left"}});
+    co_return false;
+  }
+  if (entry.access != ResidencyPort::Access::kReady) {
+    metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
+    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
+    net::HttpResponse r =
+        ErrorResponse(http::status::service_unavailable, entry.reason, "service_unavailable_error",
+                      entry.access == ResidencyPort::Access::kPaused   ? "lane_paused"
+                      : entry.access == ResidencyPort::Access::kFailed ? "engine_failed"
+                                                                       : "lane_loading");
+    r.set(http::field::retry_after, std::to_string(entry.retry_after_s));
+    co_await res.Send(std::move(r));
+    co_return false;
+  }
+  co_return true;
+}
+
 asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder& res,
                                            Endpoint endpoint) {
   using namespace asio::experimental::awaitable_operators;
@@ -222,6 +248,9 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   // bounded wait, since it is expected back.
   int serving = ServingLane(lane);
   const LaneEntry& asked = table.lanes()[static_cast<size_t>(lane)];
+  // A supervised engine paused for a burst, with no usable fallback: the request waits for it
+  // (bounded, in Enter below) rather than failing at once.
+  if (serving < 0 && engines[static_cast<size_t>(asked.engine)].managed) serving = lane;
   if (serving < 0) {
     const EngineState own = engines[static_cast<size_t>(asked.engine)].health.state();
     if (own == EngineState::kLoading) {
@@ -256,6 +285,29 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   }
   const LaneEntry& l = table.lanes()[static_cast<size_t>(serving)];
   const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+
+  // A supervised engine: wait (bounded) until it is resident and ready, loading it on demand.
+  // If it then refuses the connection or drops it before answering, it is crashing or
+  // restarting: nothing was answered yet, so the request waits for it again, within the same
+  // deadline, instead of failing.
+  struct Use {
+    Impl* impl = nullptr;
+    std::string engine;
+    ~Use() {
+      if (impl != nullptr) impl->residency->Leave(engine);
+    }
+  } use;
+  const bool managed = engines[static_cast<size_t>(l.engine)].managed;
+  const auto enter_deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(config.supervisor.load_wait_s));
+  // Entering before admission: requests queued for a slot count as the engine's demand, so the
+  // scheduler does not swap it out while work for it is still waiting here.
+  if (managed) {
+    if (!co_await EnterEngine(l, e, enter_deadline, res)) co_return;
+    use.impl = this;
+    use.engine = e.name;
+  }
 
   // Admission.
   const uint64_t id = next_id++;
@@ -310,8 +362,10 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   } slot{this, id};
 
   // What the engine expects: its own model name, and usage in streams (for our metrics).
-  const std::string& served =
-      e.served_name.empty() ? engines[static_cast<size_t>(l.engine)].served_name : e.served_name;
+  const std::string served = !e.served_name.empty() ? e.served_name
+                             : engines[static_cast<size_t>(l.engine)].managed
+                                 ? residency->ServedName(e.name)
+                                 : engines[static_cast<size_t>(l.engine)].served_name;
   if (!served.empty()) obj["model"] = served;
   if (stream) {
     json::object so;
@@ -349,44 +403,59 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   } watch;
   std::shared_ptr<net::HttpConnection> conn;
   Status failure;
-  for (int attempt = 0; attempt < 2 && !conn; ++attempt) {
-    bool reused = false;
-    auto c = co_await Acquire(l.engine, &reused);
-    if (!c.ok()) {
-      failure = c.status();
-      break;
+  for (;;) {
+    if (managed && use.impl == nullptr) {
+      if (!co_await EnterEngine(l, e, enter_deadline, res)) co_return;
+      use.impl = this;
+      use.engine = e.name;
     }
-    std::shared_ptr<net::HttpConnection> candidate = std::move(*c);
-    watch.End();
-    watch.finished = std::make_shared<bool>(false);
-    watch.done = std::make_shared<asio::steady_timer>(io);
-    watch.done->expires_at(asio::steady_timer::time_point::max());
-    asio::co_spawn(
-        io,
-        [res, candidate, done = watch.done,
-         finished = watch.finished]() mutable -> asio::awaitable<void> {
-          co_await (res.WaitGone() || done->async_wait(kNoThrow));
-          if (res.client_gone() && !*finished) candidate->Abort();
-        },
-        asio::detached);
-    failure = co_await candidate->Write(up, gap);
-    if (failure.ok()) {
-      auto header = co_await candidate->ReadHeader(header_timeout);
-      if (header.ok()) {
-        conn = candidate;
+
+    for (int attempt = 0; attempt < 2 && !conn; ++attempt) {
+      bool reused = false;
+      auto c = co_await Acquire(l.engine, &reused);
+      if (!c.ok()) {
+        failure = c.status();
         break;
       }
-      failure = header.status();
+      std::shared_ptr<net::HttpConnection> candidate = std::move(*c);
+      watch.End();
+      watch.finished = std::make_shared<bool>(false);
+      watch.done = std::make_shared<asio::steady_timer>(io);
+      watch.done->expires_at(asio::steady_timer::time_point::max());
+      asio::co_spawn(
+          io,
+          [res, candidate, done = watch.done,
+           finished = watch.finished]() mutable -> asio::awaitable<void> {
+            co_await (res.WaitGone() || done->async_wait(kNoThrow));
+            if (res.client_gone() && !*finished) candidate->Abort();
+          },
+          asio::detached);
+      failure = co_await candidate->Write(up, gap);
+      if (failure.ok()) {
+        auto header = co_await candidate->ReadHeader(header_timeout);
+        if (header.ok()) {
+          conn = candidate;
+          break;
+        }
+        failure = header.status();
+      }
+      if (res.client_gone()) co_return;
+      if (!reused) break;
     }
+    if (conn || !managed || res.client_gone() || Clock::now() >= enter_deadline) break;
+    residency->Leave(e.name);
+    use.impl = nullptr;
+    co_await res.Sleep(std::chrono::milliseconds(100));
     if (res.client_gone()) co_return;
-    if (!reused) break;
   }
   if (!conn) {
     rt.health.OnRequest(false, Clock::now());
     metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "engine_unreachable"}});
-    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "502"}});
+    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", managed ? "503" : "502"}});
+    // A supervised engine that stays unreachable is being restarted: a 503 tells the client to
+    // come back, as for a loading engine.
     net::HttpResponse r = ErrorResponse(
-        http::status::bad_gateway,
+        managed ? http::status::service_unavailable : http::status::bad_gateway,
         fmt::format("engine {} of lane {} did not answer: {}", e.name, l.name, failure.message()),
         "server_error", "engine_unreachable");
     r.set(http::field::retry_after, "5");

@@ -1,0 +1,59 @@
+// ResidencyPort: what the gateway asks of whoever owns the engines' processes (the supervisor).
+//
+// Without one (engines given by url) the gateway proxies to what is running and judges it by
+// probes alone. With one, an engine that is not running is not "down": it may be loading on
+// demand, restarting after a crash, paused for a burst, or failed for good, and only the owner
+// knows which. So before proxying, a request Enters its engine: the owner starts it if needed
+// and the request waits, bounded; when it ends, it Leaves, so the owner knows when an engine is
+// idle and can be drained or swapped out. Admin routes (/admin/...) are the owner's too.
+//
+// All calls happen on the gateway's io_context thread.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "net/http_server.h"
+
+namespace cortex::gateway {
+
+class ResidencyPort {
+ public:
+  enum class Access {
+    kReady,      // proceed; call Leave when the request is done
+    kPaused,     // paused by a burst and did not come back in time
+    kFailed,     // the engine failed for good (crash loop, cannot start)
+    kTimedOut,   // still loading when the deadline passed
+    kClientGone  // the client disconnected while waiting
+  };
+  struct Entry {
+    Access access = Access::kReady;
+    std::string reason;  // for the client's 503 message
+    int retry_after_s = 5;
+  };
+  // What the gateway is told when an engine (re)starts or stops, so it forgets what it learned
+  // from the old process (context, slots, pooled connections) and probes it afresh.
+  using EngineListener = std::function<void(const std::string& engine, bool ready)>;
+
+  virtual ~ResidencyPort() = default;
+
+  virtual bool Manages(const std::string& engine) const = 0;
+  // The name the engine answers to (--alias, --served-model-name), for rewriting `model`.
+  virtual std::string ServedName(const std::string& engine) const = 0;
+  // Not taking requests now and not coming back soon by itself: paused by a burst, failed, or
+  // stopped by an admin. The gateway then prefers a fallback lane.
+  virtual bool Unavailable(const std::string& engine) const = 0;
+  virtual boost::asio::awaitable<Entry> Enter(const std::string& engine,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              net::Responder& res) = 0;
+  virtual void Leave(const std::string& engine) = 0;
+  virtual void SetEngineListener(EngineListener listener) = 0;
+  // Prometheus text appended to the gateway's /metrics (engine state, planned and actual memory).
+  virtual std::string MetricsText() const = 0;
+  // /admin/... (the gateway has checked the admin key).
+  virtual boost::asio::awaitable<void> HandleAdmin(net::HttpRequest& req, net::Responder& res) = 0;
+};
+
+}  // namespace cortex::gateway

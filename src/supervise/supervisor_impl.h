@@ -1,0 +1,91 @@
+// Internal to the supervisor: the state its coroutines share, all on one io_context thread.
+#pragma once
+
+#include <boost/asio.hpp>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "engine/engine_launch.h"
+#include "plan/deployment_plan.h"
+#include "sched/residency_scheduler.h"
+#include "supervise/child_process.h"
+#include "supervise/rotating_log.h"
+#include "supervise/supervisor.h"
+
+namespace cortex::supervise {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+// A request waiting in Enter for its engine; an admit or reject effect wakes it.
+struct EngineWaiter {
+  explicit EngineWaiter(asio::any_io_executor ex) : timer(ex) {}
+  asio::steady_timer timer;
+  bool admitted = false;
+  bool rejected = false;
+  std::string reason;
+};
+
+struct ManagedEngine {
+  const EngineConfig* config = nullptr;
+  std::map<std::string, EnginePlan> plans;  // by profile; "normal" always
+  std::string profile = "normal";           // what runs, or will run
+  EngineLaunch launch;                      // argv in effect
+  std::shared_ptr<ChildProcess> child;
+  std::unique_ptr<RotatingLog> log;
+  uint64_t generation = 0;     // one per spawn: a readiness poll of an older process stops
+  bool stop_expected = false;  // we asked it to stop: its exit is not a crash
+  bool restart_after_stop = false;
+  std::deque<double> crashes;  // times, within restart_window
+  int restarts = 0;
+  std::string failure;  // why it failed, for status and the clients' 503
+  std::optional<uint64_t> actual_bytes;
+  std::string drift;              // a warning, empty when within the margin
+  double sim_hold_fraction = -1;  // sim engines: the fraction of the plan they really hold
+  std::vector<std::shared_ptr<EngineWaiter>> waiters;
+  std::unique_ptr<asio::steady_timer> restart_timer;
+};
+
+struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
+  Impl(asio::io_context& io, const Config& config, SupervisorOptions options);
+
+  Status Start();
+  double Now() const;
+  void Apply(std::vector<sched::Effect> effects);
+  void Apply(const sched::Effect& effect);
+  void Spawn(const std::string& name);
+  StatusOr<std::vector<std::string>> DockerComposeArgv(const std::string& name,
+                                                       const EngineConfig& profiled,
+                                                       const EnginePlan& plan);
+  asio::awaitable<void> AwaitReady(std::string name, uint64_t generation);
+  asio::awaitable<void> SleepEngine(std::string name, uint64_t generation);
+  asio::awaitable<void> WakeEngine(std::string name, uint64_t generation);
+  void OnExit(const std::string& name, uint64_t generation, ExitInfo info);
+  void WakeWaiters(ManagedEngine& m);
+  void ArmTick();
+  asio::awaitable<void> SampleMemory();
+  void Notify(const std::string& engine, bool ready);
+
+  ManagedEngine* Find(const std::string& name);
+  const ManagedEngine* Find(const std::string& name) const;
+
+  asio::io_context& io;
+  Config config;
+  SupervisorOptions options;
+  std::map<std::string, ManagedEngine> engines;
+  std::vector<std::string> order;  // config order
+  std::unique_ptr<sched::ResidencyScheduler> scheduler;
+  asio::steady_timer tick_timer;
+  asio::steady_timer sample_timer;
+  Clock::time_point epoch;
+  EngineListener listener;
+  bool shutting_down = false;
+  std::vector<std::string> findings;  // plan findings worth showing in status
+};
+
+}  // namespace cortex::supervise

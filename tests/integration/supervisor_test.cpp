@@ -1,0 +1,453 @@
+// The supervisor end to end: `cortex up` launching real engine processes (`cortex sim`, or a
+// real llama-server when CORTEX_LLAMA_SERVER is set), restarting them, swapping them under the
+// memory ledger, bursting, and never leaving one behind.
+//
+// Memory sizes come from the planner itself (`cortex plan --json` on the same config), so the
+// pool can be set to "fits normally, not with the burst" without hard-coding the planner's
+// numbers here.
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "integration/sim_harness.h"
+#include "model/synthetic_model.h"
+#include "support/temp_dir.h"
+
+namespace cortex::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+enum class Engines { kSim, kLlamaServer };
+
+std::string Name(Engines e) {
+  return e == Engines::kSim ? "Sim" : "LlamaServer";
+}
+
+bool ProcessGone(pid_t pid) {
+  if (kill(pid, 0) != 0) return errno == ESRCH;
+  // A zombie waiting for its new parent (init) to reap it has stopped running.
+  const std::string stat = ReadWholeFile("/proc/" + std::to_string(pid) + "/stat");
+  const size_t close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] == 'Z';
+}
+
+// A `cortex up` over engines written into a temporary config.
+class Deployment {
+ public:
+  explicit Deployment(Engines engines) : engines_(engines) {
+    SyntheticModelSpec spec;
+    spec.n_ctx_train = 1 << 16;
+    EXPECT_TRUE(WriteSyntheticModel(dir_.File("m.gguf"), spec).ok());
+    gateway_port_ = PickFreePort();
+  }
+  ~Deployment() {
+    if (cortex_) cortex_->Stop(5000ms);
+  }
+
+  // A llama.cpp engine: the simulator in its llama.cpp flavor, or a real llama-server.
+  std::string LlamaEngine(const std::string& name, uint16_t port, int ctx,
+                          const std::string& extra_yaml = "") const {
+    std::string yaml = "  " + name + ":\n";
+    if (engines_ == Engines::kSim) {
+      yaml += "    engine: sim\n";
+    } else {
+      yaml += "    engine: llama.cpp\n    binary: " + std::string(LlamaServerBinary()) + "\n";
+    }
+    yaml += "    model: " + dir_.File("m.gguf") + "\n";
+    yaml += "    port: " + std::to_string(port) + "\n    budget: BUDGET\n";
+    yaml += "    flags: { ctx-size: " + std::to_string(ctx) + ", parallel: 1, cache-ram: 0";
+    yaml += engines_ == Engines::kSim
+                ? ", flavor: llama.cpp, sim-load-seconds: 0.3, sim-ttft-ms: 20, sim-itl-ms: 5 }\n"
+                : ", n-gpu-layers: 0 }\n";
+    return yaml + extra_yaml;
+  }
+
+  // Writes the config with `memory` as the machine's memory and pool.
+  void Write(const std::string& engines_yaml, const std::string& lanes_yaml,
+             const std::string& memory = "64GiB", const std::string& supervisor_yaml = "") {
+    // Budgets may not exceed the pool; the ledger counts planned bytes, not budgets.
+    std::string engines = engines_yaml;
+    const std::string budget = memory == "64GiB" ? "1GiB" : memory;
+    for (size_t at; (at = engines.find("BUDGET")) != std::string::npos;)
+      engines.replace(at, 6, budget);
+    std::ofstream out(dir_.File("cortex.yaml"));
+    out << "machine: { memory: " << memory << ", gpu_pool: " << memory << ", bandwidth: 256GB/s }\n"
+        << "engines:\n"
+        << engines << "lanes:\n"
+        << lanes_yaml << "gateway: { listen: 127.0.0.1:" << gateway_port_
+        << ", probe_interval: 1 }\n"
+        << "supervisor: { log_dir: " << dir_.File("logs")
+        << ", restart_backoff: 0.2, stop_timeout: 5"
+        << (supervisor_yaml.empty() ? "" : ", " + supervisor_yaml) << " }\n";
+  }
+
+  // The planned total of each engine under `profile`, from `cortex plan --json`.
+  std::map<std::string, uint64_t> PlannedBytes(const std::string& profile) {
+    const std::string out = dir_.File("plan-" + profile + ".json");
+    auto p = Subprocess::Start(
+        {CORTEX_BINARY, "plan", "-c", dir_.File("cortex.yaml"), "--json", "--profile", profile},
+        out);
+    EXPECT_TRUE(p.ok());
+    if (!p.ok()) return {};
+    while (!(*p)->Poll())
+      std::this_thread::sleep_for(10ms);
+    std::map<std::string, uint64_t> bytes;
+    const json::value plan = ParseJson(ReadWholeFile(out));
+    if (!plan.is_object()) return bytes;
+    for (const json::value& e : plan.at("engines").as_array()) {
+      if (!e.at("resident").as_bool()) continue;
+      bytes[std::string(e.at("name").as_string())] =
+          e.at("memory").at("total_bytes").to_number<uint64_t>();
+    }
+    return bytes;
+  }
+
+  // Starts `cortex up` and waits until every engine in `ready` is ready.
+  void Up(const std::vector<std::string>& ready) {
+    log_ = dir_.File("cortex-up.log");
+    auto p = Subprocess::Start({CORTEX_BINARY, "up", "-c", dir_.File("cortex.yaml")}, log_);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    cortex_ = std::move(*p);
+    for (const std::string& e : ready) {
+      ASSERT_TRUE(WaitFor([&] { return State(e) == "ready"; }, 60s))
+          << e << " not ready; cortex up said:\n"
+          << ReadWholeFile(log_) << "\nengine log:\n"
+          << ReadWholeFile(dir_.File("logs/" + e + ".log"));
+    }
+  }
+
+  json::value Status() {
+    net::BlockingHttpRequest req;
+    req.target = "/admin/status";
+    req.timeout = 5s;
+    auto r = net::BlockingHttp("127.0.0.1", gateway_port_, req);
+    if (!r.ok() || r->status != 200) return nullptr;
+    boost::system::error_code ec;
+    json::value v = json::parse(r->body, ec);
+    return ec ? json::value(nullptr) : v;
+  }
+  json::object Engine(const std::string& name) {
+    const json::value s = Status();
+    if (!s.is_object()) return {};
+    for (const json::value& e : s.at("engines").as_array()) {
+      if (e.at("name").as_string() == name) return e.as_object();
+    }
+    return {};
+  }
+  std::string State(const std::string& engine) {
+    const json::object e = Engine(engine);
+    return e.contains("state") ? std::string(e.at("state").as_string()) : "";
+  }
+  pid_t Pid(const std::string& engine) {
+    const json::object e = Engine(engine);
+    return e.contains("pid") && e.at("pid").is_number() ? e.at("pid").to_number<pid_t>() : 0;
+  }
+
+  static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    while (std::chrono::steady_clock::now() < until) {
+      if (done()) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return done();
+  }
+
+  StatusOr<net::BlockingHttpResult> Chat(const std::string& lane,
+                                         std::chrono::milliseconds timeout = 60s) {
+    net::BlockingHttpRequest req;
+    req.method = "POST";
+    req.target = "/v1/chat/completions";
+    req.headers["Content-Type"] = "application/json";
+    req.body = R"({"model":")" + lane +
+               R"(","messages":[{"role":"user","content":"hello"}],"max_tokens":4})";
+    req.timeout = timeout;
+    return net::BlockingHttp("127.0.0.1", gateway_port_, req);
+  }
+
+  net::BlockingHttpResult Admin(const std::string& method, const std::string& target,
+                                const std::string& body = "") {
+    return Http(gateway_port_, method, target, body, {}, 120s);
+  }
+
+  // Every ledger event keeps the committed sum within the pool.
+  void ExpectLedgerNeverOverPool() {
+    const json::value ledger = ParseJson(Admin("GET", "/admin/ledger").body);
+    ASSERT_TRUE(ledger.is_object());
+    const uint64_t pool = ledger.at("pool_bytes").to_number<uint64_t>();
+    for (const json::value& e : ledger.at("events").as_array()) {
+      EXPECT_LE(e.at("committed_after").to_number<uint64_t>(), pool)
+          << "ledger over the pool at event " << json::serialize(e);
+    }
+  }
+
+  Subprocess& cortex() { return *cortex_; }
+  const TempDir& dir() const { return dir_; }
+  uint16_t gateway_port() const { return gateway_port_; }
+
+ private:
+  Engines engines_;
+  TempDir dir_;
+  uint16_t gateway_port_ = 0;
+  std::string log_;
+  std::unique_ptr<Subprocess> cortex_;
+};
+
+class SupervisorTest : public ::testing::TestWithParam<Engines> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == Engines::kLlamaServer && LlamaServerBinary() == nullptr) {
+      GTEST_SKIP() << "CORTEX_LLAMA_SERVER is not set: no real llama-server to supervise";
+    }
+  }
+};
+
+TEST_P(SupervisorTest, RestartsAKilledEngineAndAnswersRequestsInTheGapWithoutAReset) {
+  Deployment d(GetParam());
+  d.Write(
+      d.LlamaEngine("alpha", PickFreePort(), 2048) + d.LlamaEngine("beta", PickFreePort(), 2048),
+      "  a: { engine: alpha }\n  b: { engine: beta }\n");
+  d.Up({"alpha", "beta"});
+  ASSERT_EQ(d.Chat("a")->status, 200);
+  ASSERT_EQ(d.Chat("b")->status, 200);
+
+  const pid_t old_pid = d.Pid("alpha");
+  ASSERT_GT(old_pid, 0);
+  ASSERT_EQ(kill(old_pid, SIGKILL), 0);
+
+  // Requests keep coming while the engine is down and restarting: each gets an HTTP answer,
+  // 200 after a wait or 503 with Retry-After; never a reset or another error.
+  int ok = 0;
+  const auto until = std::chrono::steady_clock::now() + 3s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = d.Chat("a");
+    ASSERT_TRUE(r.ok()) << "a request in the gap got no HTTP answer: " << r.status().ToString();
+    if (r->status == 200) {
+      ++ok;
+    } else {
+      EXPECT_EQ(r->status, 503) << r->body;
+      EXPECT_FALSE(r->header("retry-after").empty()) << r->body;
+    }
+  }
+  EXPECT_GT(ok, 0);
+  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("alpha") == "ready"; }, 30s));
+  const json::object alpha = d.Engine("alpha");
+  EXPECT_NE(alpha.at("pid").to_number<pid_t>(), old_pid);
+  EXPECT_EQ(alpha.at("restarts").to_number<int>(), 1);
+  EXPECT_TRUE(ProcessGone(old_pid));
+  // The other lane never noticed.
+  EXPECT_EQ(d.Chat("b")->status, 200);
+  EXPECT_EQ(d.Engine("beta").at("restarts").to_number<int>(), 0);
+}
+
+TEST_P(SupervisorTest, BurstRoundTripPausesTheOtherEngineAndGrowsTheContextWithinTheLedger) {
+  Deployment d(GetParam());
+  const uint16_t deep_port = PickFreePort();
+  const std::string burst =
+      "    profiles:\n      burst: { flags: { ctx-size: 16384 }, pauses: [fast] }\n";
+  const std::string engines =
+      d.LlamaEngine("deep", deep_port, 2048, burst) + d.LlamaEngine("fast", PickFreePort(), 2048);
+  const std::string lanes =
+      "  reader: { engine: deep }\n"
+      "  quick: { engine: fast, fallback: [reader] }\n"
+      "  strict: { engine: fast }\n";
+  d.Write(engines, lanes);
+  // A pool that holds deep and fast normally, but not deep's burst beside fast.
+  auto normal = d.PlannedBytes("normal");
+  auto bursting = d.PlannedBytes("burst");
+  ASSERT_TRUE(normal.count("deep") && normal.count("fast") && bursting.count("deep"));
+  ASSERT_GT(bursting["deep"], normal["deep"]);
+  const uint64_t pool = normal["deep"] + normal["fast"] + (bursting["deep"] - normal["deep"]) / 2;
+  d.Write(engines, lanes, std::to_string(pool) + "B", "load_wait: 1");
+  d.Up({"deep", "fast"});
+
+  auto n_ctx = [&] {
+    const json::value props = ParseJson(Http(deep_port, "GET", "/props").body);
+    return props.at("default_generation_settings").at("n_ctx").to_number<int>();
+  };
+  EXPECT_EQ(n_ctx(), 2048);
+
+  auto on = d.Admin("POST", "/admin/burst?wait=1", R"({"on": true, "engine": "deep"})");
+  ASSERT_EQ(on.status, 200) << on.body;
+  const json::value s = ParseJson(on.body);
+  EXPECT_TRUE(s.at("burst").at("active").as_bool());
+  EXPECT_TRUE(s.at("burst").at("settled").as_bool());
+  EXPECT_EQ(d.State("deep"), "ready");
+  EXPECT_EQ(d.Engine("deep").at("profile").as_string(), "burst");
+  EXPECT_TRUE(d.Engine("fast").at("paused").as_bool());
+  EXPECT_EQ(d.State("fast"), "stopped");
+  // The bursting engine's own view: a larger context.
+  EXPECT_EQ(n_ctx(), 16384);
+
+  // The paused lane with a fallback is served by it; the one without waits (bounded by
+  // load_wait) and gets 503 with Retry-After.
+  auto quick = d.Chat("quick");
+  ASSERT_TRUE(quick.ok());
+  EXPECT_EQ(quick->status, 200) << quick->body;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto strict = d.Chat("strict");
+  ASSERT_TRUE(strict.ok()) << strict.status().ToString();
+  EXPECT_EQ(strict->status, 503) << strict->body;
+  EXPECT_FALSE(strict->header("retry-after").empty());
+  EXPECT_NE(strict->body.find("paused"), std::string::npos) << strict->body;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 10s);
+
+  auto off = d.Admin("POST", "/admin/burst?wait=1", R"({"on": false})");
+  ASSERT_EQ(off.status, 200) << off.body;
+  ASSERT_TRUE(Deployment::WaitFor(
+      [&] { return d.State("deep") == "ready" && d.State("fast") == "ready"; }, 30s));
+  EXPECT_EQ(n_ctx(), 2048);
+  EXPECT_EQ(d.Chat("strict")->status, 200);
+  EXPECT_EQ(d.Chat("reader")->status, 200);
+
+  // From the ledger's own log: never over the pool, and deep's burst reservation came only
+  // after fast and deep had released theirs.
+  d.ExpectLedgerNeverOverPool();
+  const json::value ledger = ParseJson(d.Admin("GET", "/admin/ledger").body);
+  int fast_released = -1, deep_released = -1, burst_reserved = -1;
+  int i = 0;
+  for (const json::value& e : ledger.at("events").as_array()) {
+    const std::string kind(e.at("kind").as_string()), engine(e.at("engine").as_string());
+    if (kind == "release" && engine == "fast" && fast_released < 0) fast_released = i;
+    if (kind == "release" && engine == "deep" && deep_released < 0) deep_released = i;
+    if (kind == "reserve" && engine == "deep" && e.at("profile").as_string() == "burst") {
+      burst_reserved = i;
+    }
+    ++i;
+  }
+  ASSERT_GE(burst_reserved, 0) << json::serialize(ledger);
+  EXPECT_LT(fast_released, burst_reserved);
+  EXPECT_LT(deep_released, burst_reserved);
+}
+
+TEST_P(SupervisorTest, LeavesNoEngineBehindWhenCortexIsInterruptedTerminatedOrKilled) {
+  for (int signal : {SIGINT, SIGTERM, SIGKILL}) {
+    SCOPED_TRACE(strsignal(signal));
+    Deployment d(GetParam());
+    d.Write(
+        d.LlamaEngine("alpha", PickFreePort(), 2048) + d.LlamaEngine("beta", PickFreePort(), 2048),
+        "  a: { engine: alpha }\n  b: { engine: beta }\n");
+    d.Up({"alpha", "beta"});
+    const pid_t alpha = d.Pid("alpha");
+    const pid_t beta = d.Pid("beta");
+    ASSERT_GT(alpha, 0);
+    ASSERT_GT(beta, 0);
+    ASSERT_EQ(kill(d.cortex().pid(), signal), 0);
+    ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
+    EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(alpha) && ProcessGone(beta); }, 5s))
+        << "an engine outlived cortex after signal " << signal;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SupervisorTest,
+                         ::testing::Values(Engines::kSim, Engines::kLlamaServer),
+                         [](const auto& info) { return Name(info.param); });
+
+// Swapping needs engines that load in a known, short time; the simulator is enough to show the
+// scheduling (the process machinery is the same for any engine).
+TEST(SupervisorSwapTest, SwapsBetweenTwoEnginesThatCannotBothFitWithoutThrash) {
+  Deployment d(Engines::kSim);
+  const std::string engines =
+      d.LlamaEngine("alpha", PickFreePort(), 2048) + d.LlamaEngine("beta", PickFreePort(), 2048);
+  const std::string lanes = "  a: { engine: alpha }\n  b: { engine: beta }\n";
+  d.Write(engines, lanes);
+  auto normal = d.PlannedBytes("normal");
+  ASSERT_TRUE(normal.count("alpha") && normal.count("beta"));
+  // Room for one at a time.
+  d.Write(engines, lanes, std::to_string(std::max(normal["alpha"], normal["beta"]) + 1024) + "B");
+  d.Up({"alpha"});
+  EXPECT_EQ(d.State("beta"), "stopped");
+
+  // 24 requests alternating between the lanes, 8 at a time.
+  std::atomic<int> ok{0}, failed{0};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      for (int k = 0; k < 3; ++k) {
+        auto r = d.Chat((c + k) % 2 == 0 ? "a" : "b", 90s);
+        (r.ok() && r->status == 200 ? ok : failed)++;
+      }
+    });
+  }
+  for (auto& t : clients)
+    t.join();
+  EXPECT_EQ(ok.load(), 24);
+  EXPECT_EQ(failed.load(), 0);
+  const json::value s = d.Status();
+  // Turns, not a swap per request: the waiters of one engine are served together.
+  EXPECT_GE(s.at("swaps").to_number<int>(), 1);
+  EXPECT_LE(s.at("swaps").to_number<int>(), 4);
+  d.ExpectLedgerNeverOverPool();
+}
+
+}  // namespace
+}  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// `launch: docker`: the supervisor runs `docker compose ... up SERVICE` on a compose file it
+// writes for the engine's profile. A stand-in `docker` on PATH records its argv and runs the
+// service's `command:` with the simulator, as the image's llama-server entrypoint would.
+TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
+  if (std::system("command -v python3 >/dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "python3 is needed for the stand-in docker";
+  }
+  Deployment d(Engines::kSim);
+  const std::string bin = d.dir().File("bin");
+  std::filesystem::create_directories(bin);
+  {
+    std::ofstream fake(bin + "/docker");
+    fake << "#!/usr/bin/env python3\n"
+            "import json, os, sys\n"
+            "args = sys.argv[1:]\n"
+            "open(os.environ['FAKE_DOCKER_LOG'], 'a').write(json.dumps(args) + '\\n')\n"
+            "compose = args[args.index('-f') + 1]\n"
+            "command, inside = [], False\n"
+            "for line in open(compose):\n"
+            "    s = line.strip()\n"
+            "    if s == 'command:': inside = True; continue\n"
+            "    if inside and s.startswith('- '): command.append(json.loads(s[2:]).replace('$$', "
+            "'$')); continue\n"
+            "    inside = False\n"
+            "os.execv(os.environ['FAKE_DOCKER_SIM'], [os.environ['FAKE_DOCKER_SIM'], 'sim', "
+            "'--flavor', 'llama.cpp'] + command)\n";
+  }
+  std::filesystem::permissions(bin + "/docker", std::filesystem::perms::owner_all);
+  const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
+  setenv("PATH", (bin + ":" + old_path).c_str(), 1);
+  setenv("FAKE_DOCKER_LOG", d.dir().File("docker-argv.log").c_str(), 1);
+  setenv("FAKE_DOCKER_SIM", CORTEX_BINARY, 1);
+  const uint16_t port = PickFreePort();
+  d.Write("  boxed:\n    engine: llama.cpp\n    launch: docker\n    model: " +
+              d.dir().File("m.gguf") + "\n    port: " + std::to_string(port) +
+              "\n    budget: BUDGET\n    flags: { ctx-size: 2048, parallel: 1, cache-ram: 0 }\n",
+          "  boxed-lane: { engine: boxed }\n");
+  d.Up({"boxed"});
+  setenv("PATH", old_path.c_str(), 1);
+  auto r = d.Chat("boxed-lane");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 200) << r->body;
+
+  const std::string argv = ReadWholeFile(d.dir().File("docker-argv.log"));
+  EXPECT_NE(argv.find(R"(["compose", "-p", "cortex", "-f", )"), std::string::npos) << argv;
+  EXPECT_NE(argv.find(R"("up", "--no-log-prefix", "--abort-on-container-exit", "boxed"])"),
+            std::string::npos)
+      << argv;
+  const std::string compose = ReadWholeFile(d.dir().File("logs/boxed.compose.yml"));
+  EXPECT_NE(compose.find("\"/dev/kfd\""), std::string::npos) << compose;
+  EXPECT_NE(compose.find("\"--fit\""), std::string::npos) << compose;
+  const pid_t pid = d.Pid("boxed");
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(kill(d.cortex().pid(), SIGTERM), 0);
+  ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
+  EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(pid); }, 5s));
+}
+
+}  // namespace
+}  // namespace cortex::testing
