@@ -15,7 +15,7 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 
 cmake -S "${root}" -B "${build}" -DCMAKE_BUILD_TYPE=Release \
   -DCORTEX_BUILD_TESTS=ON -DCORTEX_BUILD_BENCH=ON >/dev/null
-cmake --build "${build}" -j "${jobs}" --target cortex_bench cortex_gateway_bench cortex
+cmake --build "${build}" -j "${jobs}" --target cortex_bench cortex_gateway_bench cortex_burst_bench cortex
 
 # min_time is per repetition; 1 s keeps the whole run well under two minutes on 2 cores.
 "${build}/bench/cortex_bench" \
@@ -30,3 +30,7 @@ echo "JSON: ${build}/bench.json"
 # The gateway's overhead: its own program, since it starts `cortex sim` and `cortex up` and
 # compares the same client straight to the engine and through the gateway in one run.
 "${build}/bench/cortex_gateway_bench" "${build}/src/cortex" --requests 2000 --seconds 10 --streams 5000
+
+# Burst switch orchestration: POST /admin/burst?wait=1 on and off, timed against the simulated
+# engines' own load time (bench/burst_switch.cpp).
+"${build}/bench/cortex_burst_bench" "${build}/src/cortex" --switches 10 --load 0.5

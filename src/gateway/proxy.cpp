@@ -362,10 +362,13 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   } slot{this, id};
 
   // What the engine expects: its own model name, and usage in streams (for our metrics).
-  const std::string served = !e.served_name.empty() ? e.served_name
-                             : engines[static_cast<size_t>(l.engine)].managed
-                                 ? residency->ServedName(e.name)
-                                 : engines[static_cast<size_t>(l.engine)].served_name;
+  // A supervised engine answers to the name its launch gave it (--alias, --served-model-name);
+  // one given by url to the configured name, else to what its /v1/models said.
+  std::string served = managed ? residency->ServedName(e.name) : std::string();
+  if (served.empty()) {
+    served =
+        !e.served_name.empty() ? e.served_name : engines[static_cast<size_t>(l.engine)].served_name;
+  }
   if (!served.empty()) obj["model"] = served;
   if (stream) {
     json::object so;

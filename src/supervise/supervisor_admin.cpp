@@ -238,6 +238,7 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
       co_return;
     }
     impl->Apply(std::move(*effects));
+    impl->WakeAllWaiters();  // requests parked on a paused engine look again at once
     if (!QueryValue(target, "wait").empty() && QueryValue(target, "wait") != "0") {
       const auto deadline = Clock::now() + Millis(impl->config.supervisor.ready_timeout_s +
                                                   impl->config.supervisor.drain_timeout_s +
@@ -295,6 +296,7 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
       }
       if (action == "restart") m->restart_after_stop = true;
       impl->Apply(std::move(*effects));
+      impl->WakeAllWaiters();
       {
         net::HttpResponse reply_ = Json(http::status::ok, StatusJson());
         co_await res.Send(std::move(reply_));

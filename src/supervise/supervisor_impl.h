@@ -38,8 +38,9 @@ struct ManagedEngine {
   EngineLaunch launch;                      // argv in effect
   std::shared_ptr<ChildProcess> child;
   std::unique_ptr<RotatingLog> log;
-  uint64_t generation = 0;     // one per spawn: a readiness poll of an older process stops
-  bool stop_expected = false;  // we asked it to stop: its exit is not a crash
+  uint64_t generation = 0;          // one per spawn: a readiness poll of an older process stops
+  uint64_t watched_generation = 0;  // the process the liveness watch runs for
+  bool stop_expected = false;       // we asked it to stop: its exit is not a crash
   bool restart_after_stop = false;
   std::deque<double> crashes;  // times, within restart_window
   int restarts = 0;
@@ -63,10 +64,12 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
                                                        const EngineConfig& profiled,
                                                        const EnginePlan& plan);
   asio::awaitable<void> AwaitReady(std::string name, uint64_t generation);
+  asio::awaitable<void> WatchLiveness(std::string name, uint64_t generation);
   asio::awaitable<void> SleepEngine(std::string name, uint64_t generation);
   asio::awaitable<void> WakeEngine(std::string name, uint64_t generation);
   void OnExit(const std::string& name, uint64_t generation, ExitInfo info);
   void WakeWaiters(ManagedEngine& m);
+  void WakeAllWaiters();
   void ArmTick();
   asio::awaitable<void> SampleMemory();
   void Notify(const std::string& engine, bool ready);

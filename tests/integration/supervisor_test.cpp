@@ -451,3 +451,57 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
 
 }  // namespace
 }  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// An engine that stops answering while its process lives (a deadlock, a stuck driver call) is
+// killed after three silent health probes and restarted like a crashed one.
+TEST(SupervisorLivenessTest, RestartsAnEngineThatHangs) {
+  Deployment d(Engines::kSim);
+  d.Write(d.LlamaEngine("stuck", PickFreePort(), 2048, ""), "  s: { engine: stuck }\n");
+  // The simulator hangs after one generation request: it keeps its sockets and answers nothing.
+  std::string config = ReadWholeFile(d.dir().File("cortex.yaml"));
+  const size_t at = config.find("sim-load-seconds");
+  ASSERT_NE(at, std::string::npos);
+  config.insert(at, "sim-hang-after: 1, ");
+  std::ofstream(d.dir().File("cortex.yaml")) << config;
+  d.Up({"stuck"});
+  const pid_t first = d.Pid("stuck");
+  ASSERT_EQ(d.Chat("s")->status, 200);
+  // Hung now: the supervisor notices within a few probes and starts a new process.
+  ASSERT_TRUE(Deployment::WaitFor(
+      [&] { return d.Pid("stuck") != first && d.State("stuck") == "ready"; }, 30s))
+      << ReadWholeFile(d.dir().File("logs/stuck.log"));
+  EXPECT_EQ(d.Engine("stuck").at("restarts").to_number<int>(), 1);
+  EXPECT_NE(ReadWholeFile(d.dir().File("logs/stuck.log")).find("health probes in a row"),
+            std::string::npos);
+  EXPECT_EQ(d.Chat("s")->status, 200);
+}
+
+}  // namespace
+}  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// vLLM answers 404 to any `model` but its served name; the supervisor launches it with
+// --served-model-name set to the engine's name, and the gateway must rewrite to that.
+TEST(SupervisorVllmTest, RoutesALaneToALaunchedVllmEngineUnderItsServedName) {
+  Deployment d(Engines::kSim);
+  d.Write(
+      "  fast:\n    engine: sim\n    model: { hf: Qwen/Qwen2.5-0.5B-Instruct, quant: bf16 }\n"
+      "    port: " +
+          std::to_string(PickFreePort()) +
+          "\n    budget: 3584MiB\n    flags: { flavor: vllm, max-model-len: 4096, "
+          "sim-load-seconds: 0.3 }\n",
+      "  quick: { engine: fast }\n");
+  d.Up({"fast"});
+  auto r = d.Chat("quick");
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(ParseJson(r->body).at("model").as_string(), "fast");
+}
+
+}  // namespace
+}  // namespace cortex::testing
