@@ -344,14 +344,8 @@ TEST_P(SupervisorTest, LeavesNoEngineBehindWhenCortexIsInterruptedTerminatedOrKi
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, SupervisorTest,
-                         ::testing::Values(Engines::kSim, Engines::kLlamaServer),
-                         [](const auto& info) { return Name(info.param); });
-
-// Swapping needs engines that load in a known, short time; the simulator is enough to show the
-// scheduling (the process machinery is the same for any engine).
-TEST(SupervisorSwapTest, SwapsBetweenTwoEnginesThatCannotBothFitWithoutThrash) {
-  Deployment d(Engines::kSim);
+TEST_P(SupervisorTest, SwapsBetweenTwoEnginesThatCannotBothFitWithoutThrash) {
+  Deployment d(GetParam());
   const std::string engines =
       d.LlamaEngine("alpha", PickFreePort(), 2048) + d.LlamaEngine("beta", PickFreePort(), 2048);
   const std::string lanes = "  a: { engine: alpha }\n  b: { engine: beta }\n";
@@ -384,6 +378,10 @@ TEST(SupervisorSwapTest, SwapsBetweenTwoEnginesThatCannotBothFitWithoutThrash) {
   EXPECT_LE(s.at("swaps").to_number<int>(), 4);
   d.ExpectLedgerNeverOverPool();
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, SupervisorTest,
+                         ::testing::Values(Engines::kSim, Engines::kLlamaServer),
+                         [](const auto& info) { return Name(info.param); });
 
 }  // namespace
 }  // namespace cortex::testing
