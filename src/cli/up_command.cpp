@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "cli/demo_config.h"
@@ -105,17 +106,33 @@ int RunUp(const UpOptions& options) {
                listen.substr(0, listen.rfind(':')).c_str(), gateway.port(), config->lanes.size(),
                config->engines.size());
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const boost::system::error_code&, int signal) {
-    std::fprintf(stderr, "cortex up: signal %d, stopping\n", signal);
-    gateway.Stop();
-    if (supervisor) {
-      // Engines get SIGTERM, then SIGKILL after stop_timeout; we exit once all are gone.
-      supervisor->Shutdown([&] { io.stop(); });
-    } else {
-      io.stop();
-    }
-  });
+  bool stopping = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal =
+      [&](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (stopping) {
+          // A second signal: do not wait for the engines; the destructors kill them.
+          std::fprintf(stderr, "cortex up: signal %d again, exiting now\n", signal);
+          io.stop();
+          return;
+        }
+        stopping = true;
+        std::fprintf(stderr, "cortex up: signal %d, stopping\n", signal);
+        signals.async_wait(on_signal);
+        if (supervisor) {
+          // Engines get SIGTERM, then SIGKILL after stop_timeout. The gateway keeps answering
+          // meanwhile (503 "shutting down" for supervised lanes) so no client sees a reset,
+          // and closes once all engines are gone.
+          supervisor->Shutdown(
+              [&] { gateway.StopAfterRequests(std::chrono::seconds(2), [&] { io.stop(); }); });
+        } else {
+          gateway.Stop();
+          io.stop();
+        }
+      };
+  signals.async_wait(on_signal);
   io.run();
+  gateway.SetResidency(nullptr);
   return 0;
 }
 

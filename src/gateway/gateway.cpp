@@ -353,6 +353,11 @@ void Gateway::Impl::Stop() {
 
 asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responder& res) {
   auto self = shared_from_this();
+  struct Handling {
+    int& n;
+    explicit Handling(int& count) : n(count) { ++n; }
+    ~Handling() { --n; }
+  } handling_guard(handling);
   const std::string target(req.target());
   const std::string path = target.substr(0, target.find('?'));
   const bool get = req.method() == http::verb::get;
@@ -503,6 +508,26 @@ Status Gateway::Start() {
 }
 void Gateway::Stop() {
   impl_->Stop();
+}
+
+void Gateway::StopAfterRequests(std::chrono::milliseconds grace, std::function<void()> done) {
+  auto impl = impl_;
+  auto timer = std::make_shared<asio::steady_timer>(impl->io);
+  auto check = std::make_shared<std::function<void()>>();
+  const auto until = std::chrono::steady_clock::now() + grace;
+  *check = [impl, timer, check, done, until]() {
+    if (impl->handling == 0 || std::chrono::steady_clock::now() >= until) {
+      impl->Stop();
+      done();
+      *check = nullptr;  // breaks the self-reference
+      return;
+    }
+    timer->expires_after(std::chrono::milliseconds(10));
+    timer->async_wait([check](const boost::system::error_code&) {
+      if (*check) (*check)();
+    });
+  };
+  (*check)();
 }
 uint16_t Gateway::port() const {
   return impl_->server ? impl_->server->port() : 0;

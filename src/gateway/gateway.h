@@ -25,6 +25,8 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -48,6 +50,9 @@ class Gateway {
   Status Start();
   // Stops listening, probing, and closes client connections.
   void Stop();
+  // Lets the requests being handled finish (at most `grace`), then Stop()s and calls `done`, so
+  // a client whose request was answered during shutdown gets the answer, not a reset.
+  void StopAfterRequests(std::chrono::milliseconds grace, std::function<void()> done);
   uint16_t port() const;
 
  private:

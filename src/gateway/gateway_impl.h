@@ -85,6 +85,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   asio::steady_timer expiry_timer;
   uint64_t next_id = 1;
   bool stopped = false;
+  int handling = 0;  // requests inside Handle now
   ResidencyPort* residency = nullptr;
 };
 

@@ -294,7 +294,9 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
     Impl* impl = nullptr;
     std::string engine;
     ~Use() {
-      if (impl != nullptr) impl->residency->Leave(engine);
+      // Null once cortex up is exiting and the supervisor is gone (frames still suspended in
+      // the io_context are destroyed after it).
+      if (impl != nullptr && impl->residency != nullptr) impl->residency->Leave(engine);
     }
   } use;
   const bool managed = engines[static_cast<size_t>(l.engine)].managed;

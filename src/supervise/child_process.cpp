@@ -73,6 +73,9 @@ std::vector<char*> Pointers(std::vector<std::string>& strings) {
   signal(SIGPIPE, SIG_DFL);
   signal(SIGINT, SIG_DFL);
   signal(SIGTERM, SIG_DFL);
+  // Asio opens sockets without O_CLOEXEC: without this the engine would inherit the gateway's
+  // listening socket and every open client connection. (Linux 5.11+; harmless where absent.)
+  syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
   execvpe(spec.argv[0].c_str(), argv, envp);
   const int err = errno;
   [[maybe_unused]] auto n = write(err_pipe, &err, sizeof err);

@@ -196,6 +196,9 @@ void Supervisor::Impl::Apply(const sched::Effect& effect) {
   ManagedEngine* m = Find(effect.engine);
   if (m == nullptr) return;
   using K = sched::Effect::Kind;
+  // Once shutting down, nothing is started, slept or woken: Shutdown stops what runs and waits
+  // for exactly that. Waking waiters is still fine.
+  if (shutting_down && effect.kind != K::kAdmit && effect.kind != K::kReject) return;
   switch (effect.kind) {
     case K::kStart:
       m->profile = effect.profile.empty() ? "normal" : effect.profile;
@@ -215,6 +218,7 @@ void Supervisor::Impl::Apply(const sched::Effect& effect) {
         m->generation++;
         asio::post(io, [self = shared_from_this(), name = effect.engine] {
           self->Apply(self->scheduler->EngineExited(name, self->Now()));
+          self->RestartIfAsked(name);
         });
       }
       break;
@@ -246,12 +250,20 @@ void Supervisor::Impl::WakeWaiters(ManagedEngine& m) {
     w->timer.cancel();
 }
 
+void Supervisor::Impl::RestartIfAsked(const std::string& name) {
+  ManagedEngine* m = Find(name);
+  if (m == nullptr || !m->restart_after_stop || shutting_down) return;
+  m->restart_after_stop = false;
+  if (auto effects = scheduler->AdminStart(name, Now()); effects.ok()) Apply(std::move(*effects));
+}
+
 void Supervisor::Impl::WakeAllWaiters() {
   for (auto& [name, m] : engines)
     WakeWaiters(m);
 }
 
 void Supervisor::Impl::Spawn(const std::string& name) {
+  if (shutting_down) return;
   ManagedEngine& m = engines.at(name);
   const EngineConfig profiled = ApplyProfile(*m.config, m.profile);
   auto plan_it = m.plans.find(m.profile);
@@ -363,7 +375,10 @@ asio::awaitable<void> Supervisor::Impl::AwaitReady(std::string name, uint64_t ge
         co_await Request(io.get_executor(), m->config->host, m->config->port, net::http::verb::get,
                          "/health", std::chrono::milliseconds(2000));
     m = Find(name);
-    if (m == nullptr || m->generation != generation || shutting_down) co_return;
+    if (m == nullptr || m->generation != generation || shutting_down || !m->child ||
+        !m->child->running()) {
+      co_return;
+    }
     if (status == 200) {
       m->log->Note("ready");
       Notify(name, true);
@@ -440,6 +455,8 @@ asio::awaitable<void> Supervisor::Impl::SleepEngine(std::string name, uint64_t g
     m->stop_expected = true;
     m->child->Stop(Millis(config.supervisor.stop_timeout_s));
   } else {
+    if (m->restart_timer) m->restart_timer->cancel();
+    m->generation++;
     Apply(scheduler->EngineExited(name, Now()));
   }
 }
@@ -471,10 +488,7 @@ void Supervisor::Impl::OnExit(const std::string& name, uint64_t generation, Exit
   if (m->stop_expected) {
     m->stop_expected = false;
     Apply(scheduler->EngineExited(name, Now()));
-    if (m->restart_after_stop) {
-      m->restart_after_stop = false;
-      if (auto effects = scheduler->AdminStart(name, Now()); effects.ok()) Apply(*effects);
-    }
+    RestartIfAsked(name);
     return;
   }
   // A crash. Requests in flight have already failed at the gateway; new ones wait for the
@@ -494,6 +508,12 @@ void Supervisor::Impl::OnExit(const std::string& name, uint64_t generation, Exit
     return;
   }
   Apply(scheduler->EngineCrashed(name, now));
+  if (scheduler->state(name) != sched::EngineState::kStarting) {
+    // It was on its way out (draining to stop, going to sleep): the scheduler counts it as
+    // stopped, so it is not restarted, and nothing of this process may act on it any more.
+    m->generation++;
+    return;
+  }
   const double backoff = std::min(config.supervisor.restart_backoff_max_s,
                                   config.supervisor.restart_backoff_s *
                                       std::pow(2.0, static_cast<double>(m->crashes.size() - 1)));
@@ -585,14 +605,20 @@ void Supervisor::Shutdown(std::function<void()> done) {
       m.child->Stop(Millis(impl->config.supervisor.stop_timeout_s));
     }
   }
-  // Poll until every process has exited (each has its own SIGKILL deadline).
+  // Poll until every process has exited. Each has its own SIGKILL deadline; past it (plus a
+  // margin) everything left is killed, and a little later we give up waiting, so shutdown is
+  // bounded even if a process cannot be reaped.
   auto timer = std::make_shared<asio::steady_timer>(impl->io);
   auto check = std::make_shared<std::function<void()>>();
-  *check = [impl, timer, check, done]() {
+  const auto kill_at = Clock::now() + Millis(impl->config.supervisor.stop_timeout_s + 2);
+  const auto give_up_at = kill_at + std::chrono::seconds(3);
+  *check = [impl, timer, check, done, kill_at, give_up_at]() {
     bool running = false;
-    for (auto& [name, m] : impl->engines)
+    for (auto& [name, m] : impl->engines) {
+      if (m.child && m.child->running() && Clock::now() >= kill_at) m.child->Kill();
       running |= m.child && m.child->running();
-    if (!running) {
+    }
+    if (!running || Clock::now() >= give_up_at) {
       done();
       *check = nullptr;  // breaks the self-reference
       return;
@@ -641,7 +667,19 @@ asio::awaitable<gateway::ResidencyPort::Entry> Supervisor::Enter(const std::stri
     }
     std::vector<sched::Effect> effects;
     const sched::DemandResult r = impl->scheduler->Demand(engine, impl->Now(), &effects);
+    // A reject among our own Demand's effects (nothing can be evicted; the start failed at
+    // once) is for us too, though we are not yet among the waiters it wakes.
+    std::string rejected;
+    for (const sched::Effect& e : effects) {
+      if (e.kind == sched::Effect::Kind::kReject && e.engine == engine) rejected = e.reason;
+    }
     impl->Apply(std::move(effects));
+    if (r == sched::DemandResult::kWait && !rejected.empty()) {
+      entry.access = Access::kFailed;
+      entry.reason = fmt::format("engine {} cannot be served: {}", engine, rejected);
+      entry.retry_after_s = 30;
+      co_return entry;
+    }
     if (r == sched::DemandResult::kReadyNow) {
       impl->scheduler->RequestStarted(engine, impl->Now());
       entry.access = Access::kReady;

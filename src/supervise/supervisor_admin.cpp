@@ -2,6 +2,7 @@
 // /admin/engines/{name}/{start|stop|restart|logs}, and its part of /metrics.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 #include "supervise/supervisor.h"
@@ -294,8 +295,14 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
         }
         co_return;
       }
+      // A restart of an engine with nothing to stop (stopped, failed, between crash and
+      // restart) is a start now; otherwise it starts again once its stop has completed.
+      const bool stops = std::any_of(effects->begin(), effects->end(), [&](const sched::Effect& e) {
+        return e.kind == sched::Effect::Kind::kStop && e.engine == name;
+      });
       if (action == "restart") m->restart_after_stop = true;
       impl->Apply(std::move(*effects));
+      if (action == "restart" && !stops) impl->RestartIfAsked(name);
       impl->WakeAllWaiters();
       {
         net::HttpResponse reply_ = Json(http::status::ok, StatusJson());

@@ -70,6 +70,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   void OnExit(const std::string& name, uint64_t generation, ExitInfo info);
   void WakeWaiters(ManagedEngine& m);
   void WakeAllWaiters();
+  void RestartIfAsked(const std::string& name);
   void ArmTick();
   asio::awaitable<void> SampleMemory();
   void Notify(const std::string& engine, bool ready);

@@ -503,3 +503,39 @@ TEST(SupervisorVllmTest, RoutesALaneToALaunchedVllmEngineUnderItsServedName) {
 
 }  // namespace
 }  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// SIGTERM with a request in flight: the engine is stopped under it, and the client still gets
+// an HTTP answer (a 503 saying cortex is shutting down), not a reset.
+TEST(SupervisorShutdownTest, AnswersARequestInFlightWhenCortexIsTerminated) {
+  Deployment d(Engines::kSim);
+  std::string engine = d.LlamaEngine("slow", PickFreePort(), 2048);
+  const size_t at = engine.find("sim-itl-ms: 5");
+  ASSERT_NE(at, std::string::npos);
+  engine.replace(at, 13, "sim-itl-ms: 300");
+  d.Write(engine, "  s: { engine: slow }\n");
+  d.Up({"slow"});
+  StatusOr<net::BlockingHttpResult> result = Status::IoError("not run");
+  std::thread client([&] {
+    net::BlockingHttpRequest req;
+    req.method = "POST";
+    req.target = "/v1/chat/completions";
+    req.headers["Content-Type"] = "application/json";
+    req.body = R"({"model":"s","messages":[{"role":"user","content":"hi"}],"max_tokens":30})";
+    req.timeout = 30s;
+    result = net::BlockingHttp("127.0.0.1", d.gateway_port(), req);
+  });
+  std::this_thread::sleep_for(600ms);
+  ASSERT_EQ(kill(d.cortex().pid(), SIGTERM), 0);
+  client.join();
+  ASSERT_TRUE(result.ok()) << "the client got no HTTP answer: " << result.status().ToString();
+  EXPECT_EQ(result->status, 503) << result->body;
+  EXPECT_FALSE(result->header("retry-after").empty());
+  ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
+  EXPECT_EQ(*d.cortex().Poll(), 0);
+}
+
+}  // namespace
+}  // namespace cortex::testing
