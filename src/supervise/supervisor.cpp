@@ -553,13 +553,19 @@ asio::awaitable<void> Supervisor::Impl::SampleMemory() {
       const auto held = scheduler->ledger().Held(name);
       m.drift.clear();
       if (!held || *held == 0) continue;
-      // The simulator holds only the fraction of the plan it was told to; without one there is
-      // nothing to compare.
+      // The simulator holds only the fraction it was told to of the buffers it plans
+      // (weights, KV, compute, output: not the runtime overhead a real engine adds); without a
+      // fraction there is nothing to compare.
       double expected = static_cast<double>(*held);
       if (m.sim_hold_fraction >= 0) {
         if (m.sim_hold_fraction <= 0) continue;
-        expected *= m.sim_hold_fraction;
+        auto plan = m.plans.find(scheduler->profile(name));
+        const uint64_t overhead =
+            plan != m.plans.end() ? plan->second.memory.overhead_bytes : uint64_t{0};
+        expected =
+            m.sim_hold_fraction * static_cast<double>(*held > overhead ? *held - overhead : 0);
       }
+      m.expected_bytes = static_cast<uint64_t>(expected);
       if (scheduler->state(name) != sched::EngineState::kReady) continue;
       const double actual = static_cast<double>(*m.actual_bytes);
       if (std::abs(actual - expected) > config.supervisor.memory_drift * expected) {

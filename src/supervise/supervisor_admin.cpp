@@ -77,6 +77,7 @@ json::object Supervisor::StatusJson() const {
     const auto held = s.ledger().Held(name);
     o["ledger_bytes"] = held ? json::value(*held) : json::value(0);
     o["actual_bytes"] = m.actual_bytes ? json::value(*m.actual_bytes) : json::value(nullptr);
+    o["expected_bytes"] = m.expected_bytes ? json::value(*m.expected_bytes) : json::value(nullptr);
     o["memory_warning"] = m.drift.empty() ? json::value(nullptr) : json::value(m.drift);
     o["restarts"] = m.restarts;
     o["in_flight"] = s.in_flight(name);

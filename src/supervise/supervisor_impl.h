@@ -46,8 +46,10 @@ struct ManagedEngine {
   int restarts = 0;
   std::string failure;  // why it failed, for status and the clients' 503
   std::optional<uint64_t> actual_bytes;
-  std::string drift;              // a warning, empty when within the margin
-  double sim_hold_fraction = -1;  // sim engines: the fraction of the plan they really hold
+  std::optional<uint64_t> expected_bytes;  // what actual_bytes should be (the plan; for a
+                                           // simulator, the fraction it holds)
+  std::string drift;                       // a warning, empty when within the margin
+  double sim_hold_fraction = -1;           // sim engines: the fraction of the plan they really hold
   std::vector<std::shared_ptr<EngineWaiter>> waiters;
   std::unique_ptr<asio::steady_timer> restart_timer;
 };

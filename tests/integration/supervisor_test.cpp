@@ -539,3 +539,56 @@ TEST(SupervisorShutdownTest, AnswersARequestInFlightWhenCortexIsTerminated) {
 
 }  // namespace
 }  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// The monitor reads what an engine really holds (RSS of its process group) and the supervisor
+// compares it with the plan. The simulator really touches `sim-hold-memory` x its planned
+// bytes, so the comparison can be checked both ways: within the margin no warning; with a
+// margin smaller than the process's own baseline RSS, a warning in status and in /metrics.
+TEST(SupervisorMemoryTest, ComparesWhatAnEngineReallyHoldsWithItsPlan) {
+  for (const double margin : {0.3, 0.01}) {
+    SCOPED_TRACE(margin);
+    Deployment d(Engines::kSim);
+    // 64 Ki cells of 1 KiB: 64 MiB of KV, so what is held dwarfs the process's own few MiB.
+    std::string engine = d.LlamaEngine("holder", PickFreePort(), 65536);
+    const size_t at = engine.find("sim-load-seconds");
+    ASSERT_NE(at, std::string::npos);
+    // n-gpu-layers 0: the simulator presents as a CPU build, and so must the plan it is
+    // compared with (a GPU plan has device and host compute buffers).
+    engine.insert(at, "sim-hold-memory: 1, n-gpu-layers: 0, ");
+    d.Write(engine, "  h: { engine: holder }\n", "64GiB",
+            "memory_drift: " + std::to_string(margin));
+    d.Up({"holder"});
+    json::object e;
+    ASSERT_TRUE(Deployment::WaitFor(
+        [&] {
+          e = d.Engine("holder");
+          return e.contains("expected_bytes") && e.at("expected_bytes").is_number() &&
+                 e.at("actual_bytes").is_number() &&
+                 e.at("actual_bytes").to_number<double>() >
+                     0.9 * e.at("expected_bytes").to_number<double>();
+        },
+        20s))
+        << json::serialize(e);
+    std::this_thread::sleep_for(2500ms);  // one more sample after the hold is complete
+    e = d.Engine("holder");
+    const double expected = e.at("expected_bytes").to_number<double>();
+    const double actual = e.at("actual_bytes").to_number<double>();
+    EXPECT_GT(expected, 60.0 * (1 << 20));
+    EXPECT_NEAR(actual / expected, 1.0, 0.25) << json::serialize(e);
+    const std::string metrics = Http(d.gateway_port(), "GET", "/metrics").body;
+    if (margin > 0.1) {
+      EXPECT_TRUE(e.at("memory_warning").is_null()) << json::serialize(e);
+      EXPECT_NE(metrics.find("cortex_engine_memory_drift{engine=\"holder\"} 0"), std::string::npos);
+    } else {
+      ASSERT_TRUE(e.at("memory_warning").is_string()) << json::serialize(e);
+      EXPECT_NE(std::string(e.at("memory_warning").as_string()).find("planned"), std::string::npos);
+      EXPECT_NE(metrics.find("cortex_engine_memory_drift{engine=\"holder\"} 1"), std::string::npos);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cortex::testing
