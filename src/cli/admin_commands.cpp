@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -129,7 +130,10 @@ void PrintStatusTable(const json::object& s) {
     std::string note;
     if (e.at("paused").as_bool()) note = "paused for the burst";
     if (!e.at("memory_warning").is_null()) note = Text(e.at("memory_warning"));
-    if (!e.at("failure").is_null()) note = Text(e.at("failure")).substr(0, 80);
+    if (!e.at("failure").is_null()) {
+      const std::string failure = Text(e.at("failure"));
+      note = failure.substr(0, std::min<size_t>(failure.find('\n'), 100));
+    }
     std::printf("%-22s %-9s %-8s %8s %10s %10s %9s %s\n", Text(e.at("name")).c_str(),
                 Text(e.at("state")).c_str(), Text(e.at("profile")).c_str(),
                 Text(e.at("pid")).c_str(), GiB(e.at("ledger_bytes")).c_str(),

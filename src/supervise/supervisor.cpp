@@ -53,6 +53,20 @@ bool FlagOn(const FlagMap& flags, std::string_view name) {
   return f != nullptr && (f->kind != FlagValue::Kind::kBool || f->bool_value);
 }
 
+// The last `n` lines the engine itself printed, without the supervisor's own notes.
+std::string EngineLines(const std::string& tail, size_t n) {
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t nl; (nl = tail.find('\n', start)) != std::string::npos; start = nl + 1) {
+    std::string line = tail.substr(start, nl - start);
+    if (line.rfind("[cortex] ", 0) != 0) lines.push_back(std::move(line));
+  }
+  std::string out;
+  for (size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+    out += lines[i] + "\n";
+  return out;
+}
+
 }  // namespace
 
 std::string DefaultLogDir() {
@@ -502,7 +516,7 @@ void Supervisor::Impl::OnExit(const std::string& name, uint64_t generation, Exit
   if (static_cast<int>(m->crashes.size()) > config.supervisor.max_restarts) {
     m->failure = fmt::format("{} crashes in {:.0f} s (last: {}); not restarting. Last output:\n{}",
                              m->crashes.size(), config.supervisor.restart_window_s, info.Describe(),
-                             m->log->Tail(5));
+                             EngineLines(m->log->Tail(40), 5));
     m->log->Note("failed: crash loop");
     Apply(scheduler->EngineFailed(name, now));
     return;
@@ -728,7 +742,8 @@ asio::awaitable<gateway::ResidencyPort::Entry> Supervisor::Enter(const std::stri
     }
     if (waiter->rejected) {
       entry.access = Access::kFailed;
-      entry.reason = fmt::format("engine {} cannot be served: {}", engine, waiter->reason);
+      entry.reason = fmt::format("engine {} cannot be served: {}", engine,
+                                 m->failure.empty() ? waiter->reason : m->failure);
       entry.retry_after_s = 30;
       co_return entry;
     }
