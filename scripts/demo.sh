@@ -39,6 +39,13 @@ In another terminal:
   build/src/cortex logs deep-lane-sim
 HELP
 if [ -n "${CORTEX_DEMO_SECONDS:-}" ]; then
-  exec timeout -s INT "${CORTEX_DEMO_SECONDS}" build/src/cortex up
+  # One SIGINT after the time, to cortex alone (--foreground), like one Ctrl-C: it stops its
+  # engines and exits 0.
+  set +e
+  timeout --foreground -s INT "${CORTEX_DEMO_SECONDS}" build/src/cortex up
+  status=$?
+  set -e
+  [ "${status}" -eq 124 ] && status=0
+  exit "${status}"
 fi
 exec build/src/cortex up
