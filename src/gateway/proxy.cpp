@@ -395,14 +395,18 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   const auto header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       l.limits.max_wait + std::chrono::seconds(600));
   const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(kBodyGapTimeout);
-  // `finished` tells a watcher that wakes late that the connection may already serve another
-  // request from the pool and must not be touched.
+  // While the exchange lasts, a client that leaves aborts the upstream connection (the server's
+  // disconnect watch calls back). End() takes the callback back before the connection can go
+  // to the pool and serve another request.
   struct Watch {
-    std::shared_ptr<asio::steady_timer> done;
-    std::shared_ptr<bool> finished = std::make_shared<bool>(false);
+    net::Responder* res = nullptr;
+    void Start(net::Responder& r, std::shared_ptr<net::HttpConnection> c) {
+      res = &r;
+      r.OnGone([c = std::move(c)] { c->Abort(); });
+    }
     void End() {
-      *finished = true;
-      if (done) done->cancel();
+      if (res != nullptr) res->OnGone(nullptr);
+      res = nullptr;
     }
     ~Watch() { End(); }
   } watch;
@@ -424,17 +428,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
       }
       std::shared_ptr<net::HttpConnection> candidate = std::move(*c);
       watch.End();
-      watch.finished = std::make_shared<bool>(false);
-      watch.done = std::make_shared<asio::steady_timer>(io);
-      watch.done->expires_at(asio::steady_timer::time_point::max());
-      asio::co_spawn(
-          io,
-          [res, candidate, done = watch.done,
-           finished = watch.finished]() mutable -> asio::awaitable<void> {
-            co_await (res.WaitGone() || done->async_wait(kNoThrow));
-            if (res.client_gone() && !*finished) candidate->Abort();
-          },
-          asio::detached);
+      watch.Start(res, candidate);
       failure = co_await candidate->Write(up, gap);
       if (failure.ok()) {
         auto header = co_await candidate->ReadHeader(header_timeout);

@@ -38,7 +38,14 @@ struct Responder::State {
     if (gone) return;
     gone = true;
     gone_timer.cancel();
+    if (on_gone) {
+      auto fn = std::move(on_gone);
+      on_gone = nullptr;
+      fn();
+    }
   }
+
+  std::function<void()> on_gone;
 
   std::shared_ptr<Connection> conn;
   asio::steady_timer gone_timer;
@@ -158,6 +165,14 @@ asio::awaitable<bool> Responder::Wait(asio::steady_timer& timer) {
   auto keep = state_;  // the gone timer must outlive the race
   co_await (timer.async_wait(kNoThrow) || s.gone_timer.async_wait(kNoThrow));
   co_return !s.gone;
+}
+
+void Responder::OnGone(std::function<void()> fn) {
+  if (fn && state_->gone) {
+    fn();
+    return;
+  }
+  state_->on_gone = std::move(fn);
 }
 
 asio::awaitable<void> Responder::WaitGone() {

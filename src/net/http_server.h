@@ -76,6 +76,11 @@ class Responder {
   // connection's executor and outlive the wait.
   asio::awaitable<bool> Wait(asio::steady_timer& timer);
 
+  // Calls `fn` once, on the connection's executor, when the client leaves (at once if it has
+  // already left). Replaces an earlier callback; an empty `fn` removes it. Cheaper than a
+  // coroutine racing WaitGone() when something must merely be cancelled.
+  void OnGone(std::function<void()> fn);
+
   bool client_gone() const;
   bool started() const;   // headers sent
   bool finished() const;  // a whole response sent

@@ -142,6 +142,33 @@ TEST(HttpServerTest, WaitReturnsFalseWhenTheClientLeaves) {
   EXPECT_EQ(outcome, 0);  // within a second (the timer alone would wait forever)
 }
 
+// OnGone: a callback instead of a waiting coroutine; it runs when the client leaves, and a
+// callback taken back before that never runs.
+TEST(HttpServerTest, OnGoneCallsBackWhenTheClientLeavesUnlessTakenBack) {
+  std::atomic<int> called{0}, taken_back_called{0}, done{0};
+  ServerThread s([&](HttpRequest& req, Responder& res) -> asio::awaitable<void> {
+    if (req.target() == "/taken-back") {
+      res.OnGone([&] { ++taken_back_called; });
+      res.OnGone(nullptr);
+    } else {
+      res.OnGone([&] { ++called; });
+    }
+    co_await res.Sleep(2s);  // the client leaves long before
+    ++done;
+  });
+  for (const char* target : {"/watched", "/taken-back"}) {
+    BlockingHttpRequest req;
+    req.target = target;
+    req.timeout = 200ms;  // gives up waiting for the header, closing the connection
+    EXPECT_FALSE(BlockingHttp("127.0.0.1", s.port(), req).ok());
+  }
+  for (int i = 0; i < 300 && done < 2; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(done, 2);
+  EXPECT_EQ(called, 1);
+  EXPECT_EQ(taken_back_called, 0);
+}
+
 TEST(HttpServerTest, RejectsBodiesOverTheLimitWith413) {
   HttpServerOptions options;
   options.max_body_bytes = 1024;
