@@ -4,6 +4,7 @@
 #include <charconv>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -89,9 +90,12 @@ std::optional<DrmClientUsage> ParseDrmFdinfo(std::string_view text) {
   return usage;
 }
 
-GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root) {
-  GroupMemory out;
-  std::set<std::string> clients;
+std::map<pid_t, GroupMemory> ReadGroupsMemory(const std::vector<pid_t>& pgids,
+                                              const std::string& root) {
+  std::map<pid_t, GroupMemory> out;
+  std::map<pid_t, std::set<std::string>> clients;  // DRM clients counted, per group
+  for (pid_t pgid : pgids)
+    out[pgid];
   // Iterated with error codes throughout: reading /proc/PID/fdinfo of a process that exits
   // meanwhile fails (ENOENT) mid-listing, which the range-for's increment would throw.
   std::error_code ec;
@@ -102,13 +106,16 @@ GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root) {
     auto [p, perr] = std::from_chars(name.data(), name.data() + name.size(), pid);
     if (perr != std::errc() || p != name.data() + name.size()) continue;
     const auto pgrp = ReadPgid(entry.path());
-    if (!pgrp || *pgrp != pgid) continue;
-    out.pids.push_back(pid);
+    if (!pgrp) continue;
+    auto group = out.find(*pgrp);
+    if (group == out.end()) continue;
+    GroupMemory& g = group->second;
+    g.pids.push_back(pid);
     if (auto status = ReadFile(entry.path() / "status")) {
       const size_t at = status->find("VmRSS:");
       if (at != std::string::npos) {
         const size_t end = status->find('\n', at);
-        out.rss_bytes += ParseAmount(std::string_view(*status).substr(at + 6, end - at - 6));
+        g.rss_bytes += ParseAmount(std::string_view(*status).substr(at + 6, end - at - 6));
       }
     }
     std::error_code fd_ec;
@@ -117,12 +124,16 @@ GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root) {
       auto text = ReadFile(fd->path());
       if (!text || text->find("drm-client-id") == std::string::npos) continue;
       auto usage = ParseDrmFdinfo(*text);
-      if (!usage || !clients.insert(usage->client_id).second) continue;
-      out.gpu_readable = true;
-      out.gpu_bytes += usage->vram_bytes + usage->gtt_bytes;
+      if (!usage || !clients[*pgrp].insert(usage->client_id).second) continue;
+      g.gpu_readable = true;
+      g.gpu_bytes += usage->vram_bytes + usage->gtt_bytes;
     }
   }
   return out;
+}
+
+GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root) {
+  return ReadGroupsMemory({pgid}, root)[pgid];
 }
 
 std::optional<AmdgpuMemInfo> ReadAmdgpuMemInfo(const std::string& drm_root) {

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,9 @@ struct GroupMemory {
 // The processes whose process group is `pgid`, and their memory. Unreadable entries (a process
 // that exited meanwhile, another user's) are skipped.
 GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root = "/proc");
+// The same for several groups in one pass over `root` (the supervisor samples every engine).
+std::map<pid_t, GroupMemory> ReadGroupsMemory(const std::vector<pid_t>& pgids,
+                                              const std::string& root = "/proc");
 
 // Device-wide amdgpu counters (mem_info_vram_used, mem_info_gtt_used) under
 // /sys/class/drm/card*/device; nullopt when there is no amdgpu device.

@@ -67,6 +67,15 @@ std::string EngineLines(const std::string& tail, size_t n) {
   return out;
 }
 
+// A request the scheduler rejected (nothing can be evicted for it, its engine failed).
+gateway::ResidencyPort::Entry Rejected(const std::string& engine, const std::string& why) {
+  gateway::ResidencyPort::Entry entry;
+  entry.access = gateway::ResidencyPort::Access::kFailed;
+  entry.reason = fmt::format("engine {} cannot be served: {}", engine, why);
+  entry.retry_after_s = 30;
+  return entry;
+}
+
 }  // namespace
 
 std::string DefaultLogDir() {
@@ -223,18 +232,7 @@ void Supervisor::Impl::Apply(const sched::Effect& effect) {
     case K::kStop:
       m->log->Note(fmt::format("stopping: {}", effect.reason));
       Notify(effect.engine, false);
-      if (m->child && m->child->running()) {
-        m->stop_expected = true;
-        m->child->Stop(Millis(config.supervisor.stop_timeout_s));
-      } else {
-        // Nothing runs (crashed, or a restart was pending): it has released its memory.
-        if (m->restart_timer) m->restart_timer->cancel();
-        m->generation++;
-        asio::post(io, [self = shared_from_this(), name = effect.engine] {
-          self->Apply(self->scheduler->EngineExited(name, self->Now()));
-          self->RestartIfAsked(name);
-        });
-      }
+      StopProcess(effect.engine);
       break;
     case K::kSleep:
       Notify(effect.engine, false);
@@ -257,6 +255,24 @@ void Supervisor::Impl::Apply(const sched::Effect& effect) {
       WakeWaiters(*m);
       break;
   }
+}
+
+// SIGTERM (then SIGKILL) to a running engine, whose exit handler reports it; an engine with no
+// process (crashed, a restart pending) has already released its memory, so that is reported
+// now, on the next turn of the loop, and any pending restart of it is called off.
+void Supervisor::Impl::StopProcess(const std::string& name) {
+  ManagedEngine& m = engines.at(name);
+  if (m.child && m.child->running()) {
+    m.stop_expected = true;
+    m.child->Stop(Millis(config.supervisor.stop_timeout_s));
+    return;
+  }
+  if (m.restart_timer) m.restart_timer->cancel();
+  m.generation++;
+  asio::post(io, [self = shared_from_this(), name] {
+    self->Apply(self->scheduler->EngineExited(name, self->Now()));
+    self->RestartIfAsked(name);
+  });
 }
 
 void Supervisor::Impl::WakeWaiters(ManagedEngine& m) {
@@ -465,14 +481,7 @@ asio::awaitable<void> Supervisor::Impl::SleepEngine(std::string name, uint64_t g
   }
   // It would not sleep: stopping it frees the memory just as well.
   m->log->Note(fmt::format("sleep answered {}: stopping instead", status));
-  if (m->child && m->child->running()) {
-    m->stop_expected = true;
-    m->child->Stop(Millis(config.supervisor.stop_timeout_s));
-  } else {
-    if (m->restart_timer) m->restart_timer->cancel();
-    m->generation++;
-    Apply(scheduler->EngineExited(name, Now()));
-  }
+  StopProcess(name);
 }
 
 asio::awaitable<void> Supervisor::Impl::WakeEngine(std::string name, uint64_t generation) {
@@ -560,10 +569,14 @@ void Supervisor::Impl::ArmTick() {
 asio::awaitable<void> Supervisor::Impl::SampleMemory() {
   auto self = shared_from_this();
   while (!shutting_down) {
+    std::vector<pid_t> groups;  // each engine leads its own process group
+    for (auto& [name, m] : engines) {
+      if (m.child && m.child->running()) groups.push_back(m.child->pid());
+    }
+    auto memory = monitor::ReadGroupsMemory(groups);
     for (auto& [name, m] : engines) {
       if (!m.child || !m.child->running()) continue;
-      const monitor::GroupMemory mem = monitor::ReadGroupMemory(m.child->pid());
-      m.actual_bytes = mem.total_bytes();
+      m.actual_bytes = memory[m.child->pid()].total_bytes();
       const auto held = scheduler->ledger().Held(name);
       m.drift.clear();
       if (!held || *held == 0) continue;
@@ -695,10 +708,7 @@ asio::awaitable<gateway::ResidencyPort::Entry> Supervisor::Enter(const std::stri
     }
     impl->Apply(std::move(effects));
     if (r == sched::DemandResult::kWait && !rejected.empty()) {
-      entry.access = Access::kFailed;
-      entry.reason = fmt::format("engine {} cannot be served: {}", engine, rejected);
-      entry.retry_after_s = 30;
-      co_return entry;
+      co_return Rejected(engine, m->failure.empty() ? rejected : m->failure);
     }
     if (r == sched::DemandResult::kReadyNow) {
       impl->scheduler->RequestStarted(engine, impl->Now());
@@ -741,11 +751,7 @@ asio::awaitable<gateway::ResidencyPort::Entry> Supervisor::Enter(const std::stri
       co_return entry;
     }
     if (waiter->rejected) {
-      entry.access = Access::kFailed;
-      entry.reason = fmt::format("engine {} cannot be served: {}", engine,
-                                 m->failure.empty() ? waiter->reason : m->failure);
-      entry.retry_after_s = 30;
-      co_return entry;
+      co_return Rejected(engine, m->failure.empty() ? waiter->reason : m->failure);
     }
     if (late && !waiter->admitted) {
       entry.access = paused ? Access::kPaused : Access::kTimedOut;

@@ -70,6 +70,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   asio::awaitable<void> SleepEngine(std::string name, uint64_t generation);
   asio::awaitable<void> WakeEngine(std::string name, uint64_t generation);
   void OnExit(const std::string& name, uint64_t generation, ExitInfo info);
+  void StopProcess(const std::string& name);
   void WakeWaiters(ManagedEngine& m);
   void WakeAllWaiters();
   void RestartIfAsked(const std::string& name);

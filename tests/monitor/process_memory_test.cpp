@@ -163,6 +163,30 @@ TEST_F(FakeProcTest, SumsTheGroupsRssAndCountsEachDrmClientOnce) {
   EXPECT_EQ(mem.total_bytes(), mem.rss_bytes + mem.gpu_bytes);
 }
 
+// One pass for several engines: each group gets its own processes, RSS and DRM clients, and
+// a client id seen in one group is still counted in another.
+TEST_F(FakeProcTest, ReadsSeveralGroupsInOnePass) {
+  WriteFile(Proc(100) / "stat", Stat(100, "vllm", 1, 100));
+  WriteFile(Proc(100) / "status", StatusFile("vllm", 2048));
+  WriteFile(Proc(100) / "fdinfo" / "3", kAmdgpuFdinfo);
+  WriteFile(Proc(200) / "stat", Stat(200, "llama-server", 1, 200));
+  WriteFile(Proc(200) / "status", StatusFile("llama-server", 512));
+  WriteFile(Proc(200) / "fdinfo" / "3", kAmdgpuFdinfo);
+  WriteFile(Proc(300) / "stat", Stat(300, "other", 1, 300));
+  WriteFile(Proc(300) / "status", StatusFile("other", 64));
+
+  auto groups = ReadGroupsMemory({100, 200, 400}, tmp_.path());
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_THAT(groups[100].pids, UnorderedElementsAre(100));
+  EXPECT_EQ(groups[100].rss_bytes, 2048 * KiB);
+  EXPECT_THAT(groups[200].pids, UnorderedElementsAre(200));
+  EXPECT_EQ(groups[200].rss_bytes, 512 * KiB);
+  EXPECT_EQ(groups[200].gpu_bytes, groups[100].gpu_bytes);
+  EXPECT_GT(groups[200].gpu_bytes, 0u);
+  EXPECT_TRUE(groups[400].pids.empty());
+  EXPECT_EQ(groups[100].rss_bytes, ReadGroupMemory(100, tmp_.path()).rss_bytes);
+}
+
 TEST_F(FakeProcTest, AGroupWithoutDrmClientsHasNoReadableGpuMemory) {
   WriteFile(Proc(300) / "stat", Stat(300, "sleep", 1, 300));
   WriteFile(Proc(300) / "status", StatusFile("sleep", 640));
