@@ -37,6 +37,7 @@
 #include <thread>
 #include <vector>
 
+#include "cli/demo_config.h"
 #include "model/synthetic_model.h"
 #include "net/http_client.h"
 #include "support/subprocess.h"
@@ -349,14 +350,8 @@ int main(int argc, char** argv) {
   }
 
   testing::TempDir dir;
-  testing::SyntheticModelSpec deep;  // the demo's deep reader: 4 layers, 1M training context
+  testing::SyntheticModelSpec deep = cli::DemoDeepReaderSpec();
   deep.name = "bench-deep";
-  deep.n_layer = 4;
-  deep.n_embd = 512;
-  deep.n_head = 8;
-  deep.n_head_kv = 8;
-  deep.n_ff = 1024;
-  deep.n_ctx_train = 1 << 20;
   if (!testing::WriteSyntheticModel(dir.File("deep.gguf"), deep).ok()) return 3;
 
   const uint16_t gw = testing::PickFreePort();

@@ -80,14 +80,7 @@ std::string DemoConfigYaml(const std::string& model_dir) {
   return yaml;
 }
 
-Status WriteDemoModels(const std::string& model_dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(model_dir, ec);
-  if (ec) return Status::IoError(fmt::format("cannot create {}: {}", model_dir, ec.message()));
-  struct Model {
-    const char* file;
-    testing::SyntheticModelSpec spec;
-  };
+testing::SyntheticModelSpec DemoDeepReaderSpec() {
   testing::SyntheticModelSpec deep;
   deep.name = "demo-deep-reader";
   deep.n_layer = 4;
@@ -96,6 +89,18 @@ Status WriteDemoModels(const std::string& model_dir) {
   deep.n_head_kv = 8;
   deep.n_ff = 1024;
   deep.n_ctx_train = 1 << 20;
+  return deep;
+}
+
+Status WriteDemoModels(const std::string& model_dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(model_dir, ec);
+  if (ec) return Status::IoError(fmt::format("cannot create {}: {}", model_dir, ec.message()));
+  struct Model {
+    const char* file;
+    testing::SyntheticModelSpec spec;
+  };
+  const testing::SyntheticModelSpec deep = DemoDeepReaderSpec();
   testing::SyntheticModelSpec governance;
   governance.name = "demo-governance";
   governance.n_ctx_train = 8192;

@@ -5,12 +5,17 @@
 
 #include <string>
 
+#include "model/synthetic_model.h"
 #include "util/status.h"
 
 namespace cortex::cli {
 
 // The demo's YAML, with MODEL_DIR standing for the directory of its synthetic GGUF files.
 std::string DemoConfigYaml(const std::string& model_dir);
+// The demo's deep-reader model: 4 layers of 512, 8 KV heads, a 1M-token training context, so
+// its KV cache is 8 KiB per token and a burst context costs real memory. The burst benchmark
+// uses the same shape.
+testing::SyntheticModelSpec DemoDeepReaderSpec();
 // Writes the demo's synthetic GGUF models into `model_dir` (kept between runs).
 Status WriteDemoModels(const std::string& model_dir);
 
