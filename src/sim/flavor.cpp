@@ -8,6 +8,17 @@ namespace cortex::sim {
 
 namespace json = boost::json;
 
+std::vector<int32_t> DetokenizeIds(const ParsedJson& body) {
+  std::vector<int32_t> tokens;
+  if (!body.value || !body.value->is_object()) return tokens;
+  const boost::json::value* t = body.value->get_object().if_contains("tokens");
+  if (t == nullptr || !t->is_array()) return tokens;
+  for (const boost::json::value& id : t->get_array()) {
+    if (id.is_int64()) tokens.push_back(static_cast<int32_t>(id.get_int64()));
+  }
+  return tokens;
+}
+
 ParsedJson ParseJsonBody(std::string_view body) {
   ParsedJson out;
   size_t first = body.find_first_not_of(" \t\r\n");

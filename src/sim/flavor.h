@@ -61,6 +61,9 @@ struct ParsedJson {
 };
 ParsedJson ParseJsonBody(std::string_view body);
 
+// The integer token ids of a /detokenize body's "tokens" array; both engines skip anything else.
+std::vector<int32_t> DetokenizeIds(const ParsedJson& body);
+
 // 1-based line and column of byte `offset` in `text`.
 std::pair<size_t, size_t> LineColumn(std::string_view text, size_t offset);
 

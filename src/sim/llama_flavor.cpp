@@ -540,16 +540,7 @@ class LlamaCppFlavor : public Flavor {
   }
 
   asio::awaitable<void> Detokenize(net::HttpRequest& req, net::Responder& res) {
-    const ParsedJson parsed = ParseJsonBody(req.body());
-    std::vector<int32_t> tokens;
-    if (parsed.value && parsed.value->is_object()) {
-      if (const json::value* t = parsed.value->get_object().if_contains("tokens");
-          t != nullptr && t->is_array()) {
-        for (const json::value& id : t->get_array()) {
-          if (id.is_int64()) tokens.push_back(static_cast<int32_t>(id.get_int64()));
-        }
-      }
-    }
+    const std::vector<int32_t> tokens = DetokenizeIds(ParseJsonBody(req.body()));
     JsonWriter w;
     w.BeginObject().Key("content").String(engine_.tokenizer().Detokenize(tokens)).EndObject();
     co_await res.Send(Json(req, http::status::ok, w.Take()));

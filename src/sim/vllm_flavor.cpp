@@ -517,16 +517,7 @@ class VllmFlavor : public Flavor {
   }
 
   asio::awaitable<void> Detokenize(net::HttpRequest& req, net::Responder& res) {
-    const ParsedJson parsed = ParseJsonBody(req.body());
-    std::vector<int32_t> tokens;
-    if (parsed.value && parsed.value->is_object()) {
-      if (const json::value* t = parsed.value->get_object().if_contains("tokens");
-          t != nullptr && t->is_array()) {
-        for (const json::value& v : t->get_array()) {
-          if (v.is_int64()) tokens.push_back(static_cast<int32_t>(v.get_int64()));
-        }
-      }
-    }
+    const std::vector<int32_t> tokens = DetokenizeIds(ParseJsonBody(req.body()));
     JsonWriter w;
     w.BeginObject().Key("prompt").String(engine_.tokenizer().Detokenize(tokens)).EndObject();
     co_await res.Send(Json(http::status::ok, w.Take()));
