@@ -10,6 +10,7 @@
 #include <map>
 #include <string>
 
+#include "cli/cortex_command.h"
 #include "config/config_loader.h"
 #include "engine/compose_file.h"
 #include "model/model_resolver.h"
@@ -179,25 +180,6 @@ TEST(ComposeTest, DockerComposeAcceptsTheFile) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << testing::ReadWholeFile(dir.File("err")) << "\n"
       << testing::ReadWholeFile(path);
-}
-
-// The command as a user runs it.
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result Cortex(const std::string& args) {
-  testing::TempDir dir;
-  const std::string cmd =
-      std::string(CORTEX_BINARY) + " " + args + " >" + dir.File("out") + " 2>" + dir.File("err");
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = testing::ReadWholeFile(dir.File("out"));
-  r.err = testing::ReadWholeFile(dir.File("err"));
-  return r;
 }
 
 TEST(ComposeCommandTest, WritesTheFileAndExitsZeroWhenEveryEngineHasAService) {

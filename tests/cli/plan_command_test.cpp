@@ -7,29 +7,12 @@
 #include <fstream>
 #include <string>
 
+#include "cli/cortex_command.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 
 namespace cortex {
 namespace {
-
-struct Result {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-Result Cortex(const std::string& args) {
-  testing::TempDir dir;
-  const std::string cmd =
-      std::string(CORTEX_BINARY) + " " + args + " >" + dir.File("out") + " 2>" + dir.File("err");
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = testing::ReadWholeFile(dir.File("out"));
-  r.err = testing::ReadWholeFile(dir.File("err"));
-  return r;
-}
 
 const std::string kSeed = std::string(CORTEX_SOURCE_DIR) + "/config/strix-halo.yaml";
 
