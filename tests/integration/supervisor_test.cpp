@@ -115,10 +115,11 @@ class Deployment {
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     cortex_ = std::move(*p);
     for (const std::string& e : ready) {
-      ASSERT_TRUE(WaitFor([&] { return State(e) == "ready"; }, 60s))
-          << e << " not ready; cortex up said:\n"
-          << ReadWholeFile(log_) << "\nengine log:\n"
-          << ReadWholeFile(dir_.File("logs/" + e + ".log"));
+      // A cortex that exited (a config it refused) fails at once rather than after the wait.
+      ASSERT_TRUE(WaitFor([&] { return State(e) == "ready" || cortex_->Poll().has_value(); }, 60s));
+      ASSERT_EQ(State(e), "ready") << e << " not ready; cortex up said:\n"
+                                   << ReadWholeFile(log_) << "\nengine log:\n"
+                                   << ReadWholeFile(dir_.File("logs/" + e + ".log"));
     }
   }
 
@@ -588,6 +589,56 @@ TEST(SupervisorMemoryTest, ComparesWhatAnEngineReallyHoldsWithItsPlan) {
       EXPECT_NE(metrics.find("cortex_engine_memory_drift{engine=\"holder\"} 1"), std::string::npos);
     }
   }
+}
+
+}  // namespace
+}  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// An operator's stop holds until their start: the lane answers 503 saying so (no load on
+// demand); a restart of the stopped engine starts it.
+TEST(SupervisorAdminTest, StopKeepsAnEngineDownUntilRestartedByTheOperator) {
+  Deployment d(Engines::kSim);
+  d.Write(d.LlamaEngine("alpha", PickFreePort(), 2048), "  a: { engine: alpha }\n");
+  d.Up({"alpha"});
+  const pid_t first = d.Pid("alpha");
+  ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/stop").status, 200);
+  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("alpha") == "stopped"; }, 10s));
+  EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(first); }, 5s));
+  auto r = d.Chat("a");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("stopped by an operator"), std::string::npos) << r->body;
+  EXPECT_FALSE(r->header("retry-after").empty());
+
+  ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/restart").status, 200);
+  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("alpha") == "ready"; }, 20s));
+  EXPECT_EQ(d.Chat("a")->status, 200);
+  EXPECT_EQ(d.Admin("POST", "/admin/engines/nosuch/start").status, 404);
+}
+
+// An engine that cannot start fails after max_restarts; its clients are told why in the
+// engine's own words, not the supervisor's notes.
+TEST(SupervisorAdminTest, AnEngineInACrashLoopFailsWithItsOwnLastLines) {
+  Deployment d(Engines::kSim);
+  std::string engine = d.LlamaEngine("broken", PickFreePort(), 2048);
+  const size_t at = engine.find("sim-load-seconds");
+  ASSERT_NE(at, std::string::npos);
+  engine.insert(at, "sim-no-such-option: 1, ");  // the simulator refuses it and exits 2
+  d.Write(engine, "  b: { engine: broken }\n", "64GiB", "max_restarts: 1");
+  d.Up({});
+  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("broken") == "failed"; }, 20s));
+  auto r = d.Chat("b");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, 503) << r->body;
+  EXPECT_NE(r->body.find("unknown simulator option --sim-no-such-option"), std::string::npos)
+      << r->body;
+  EXPECT_EQ(r->body.find("[cortex]"), std::string::npos) << r->body;
+  const json::object e = d.Engine("broken");
+  EXPECT_EQ(e.at("restarts").to_number<int>(), 1);
+  EXPECT_TRUE(e.at("failure").is_string());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,6 +173,24 @@ TEST_F(ChildProcessTest, EnvironmentAdditionsAndReplacementsReachTheChild) {
   EXPECT_NE(env.find("\nCORTEX_CHILD_TEST_REPLACED=new\n"), std::string::npos) << output_;
   EXPECT_EQ(env.find("CORTEX_CHILD_TEST_REPLACED=old"), std::string::npos) << output_;
   EXPECT_NE(env.find("\nCORTEX_CHILD_TEST_KEPT=kept\n"), std::string::npos) << output_;
+}
+
+// Asio opens sockets without O_CLOEXEC; an engine must not inherit the gateway's listening
+// socket or its clients' connections.
+TEST_F(ChildProcessTest, InheritsNoDescriptorBeyondStdio) {
+  const int sock = ::socket(AF_INET, SOCK_STREAM, 0);  // no SOCK_CLOEXEC, as Asio opens them
+  ASSERT_GE(sock, 0);
+  // Far above the descriptors ls opens itself, so its listing cannot be mistaken for it.
+  const int leaky = ::fcntl(sock, F_DUPFD, 100);
+  ::close(sock);
+  ASSERT_GE(leaky, 100);
+  auto child = Spawn({"/bin/sh", "-c", "ls /proc/self/fd"});
+  ::close(leaky);
+  ASSERT_TRUE(child.ok()) << child.status().message();
+  ASSERT_TRUE(RunUntilExit());
+  // ls itself opens one descriptor for the directory it lists; the socket must not be there.
+  const std::string fds = "\n" + output_;
+  EXPECT_EQ(fds.find("\n" + std::to_string(leaky) + "\n"), std::string::npos) << output_;
 }
 
 TEST_F(ChildProcessTest, StdinIsEmpty) {
