@@ -1,4 +1,5 @@
 #include "cli/admin_commands.h"
+#include "cli/config_path.h"
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -44,11 +45,7 @@ StatusOr<Endpoint> SplitHostPort(std::string_view text, std::string_view what) {
 
 StatusOr<Endpoint> Resolve(const AdminTarget& target) {
   Endpoint e;
-  std::string path = target.config_path;
-  if (path.empty()) {
-    if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') path = env;
-  }
-  if (path.empty() && std::filesystem::exists("cortex.yaml")) path = "cortex.yaml";
+  const std::string path = ConfigPathOrDemo(target.config_path);
   if (!path.empty()) {
     auto config = LoadConfig(path);
     if (!config.ok()) return config.status();

@@ -1,4 +1,5 @@
 #include "cli/compose_command.h"
+#include "cli/config_path.h"
 
 #include <grp.h>
 
@@ -16,15 +17,6 @@
 #include "plan/deployment_plan.h"
 
 namespace cortex::cli {
-namespace {
-
-std::string DefaultConfigPath() {
-  if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') return env;
-  return "cortex.yaml";
-}
-
-}  // namespace
-
 void AddComposeOptions(CLI::App& app, ComposeCommandOptions& options) {
   app.add_option("-c,--config", options.config_path,
                  "deployment config (YAML); default $CORTEX_CONFIG or ./cortex.yaml");
@@ -33,7 +25,7 @@ void AddComposeOptions(CLI::App& app, ComposeCommandOptions& options) {
 }
 
 int RunCompose(const ComposeCommandOptions& options) {
-  const std::string path = options.config_path.empty() ? DefaultConfigPath() : options.config_path;
+  const std::string path = ConfigPath(options.config_path);
   StatusOr<Config> config = LoadConfig(path);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());

@@ -1,4 +1,5 @@
 #include "cli/plan_command.h"
+#include "cli/config_path.h"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -17,11 +18,6 @@
 
 namespace cortex::cli {
 namespace {
-
-std::string DefaultConfigPath() {
-  if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') return env;
-  return "cortex.yaml";
-}
 
 std::map<std::string, StatusOr<ModelInfo>> ResolveModels(const Config& config) {
   const std::string base_dir = std::filesystem::path(config.path).parent_path().string();
@@ -47,7 +43,7 @@ void AddPlanOptions(CLI::App& app, PlanOptions& options) {
 }
 
 int RunPlan(const PlanOptions& options) {
-  const std::string path = options.config_path.empty() ? DefaultConfigPath() : options.config_path;
+  const std::string path = ConfigPath(options.config_path);
   auto config = LoadConfig(path);
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());

@@ -1,4 +1,5 @@
 #include "cli/up_command.h"
+#include "cli/config_path.h"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -17,12 +18,6 @@
 
 namespace cortex::cli {
 namespace {
-
-std::string ConfigPath(const std::string& given) {
-  if (!given.empty()) return given;
-  if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') return env;
-  return "cortex.yaml";
-}
 
 std::string EnvName(const std::string& lane) {
   std::string out;
@@ -45,11 +40,7 @@ void AddUpOptions(CLI::App& app, UpOptions& options) {
 }
 
 int RunUp(const UpOptions& options) {
-  std::string path = options.config_path;
-  if (path.empty()) {
-    if (const char* env = std::getenv("CORTEX_CONFIG"); env != nullptr && *env != '\0') path = env;
-  }
-  if (path.empty() && std::filesystem::exists("cortex.yaml")) path = "cortex.yaml";
+  const std::string path = ConfigPathOrDemo(options.config_path);
   StatusOr<Config> config = Status::NotFound("no config");
   const std::string state_dir = std::filesystem::path(supervise::DefaultLogDir()).parent_path();
   if (path.empty() || options.print_demo) {
