@@ -31,19 +31,14 @@ int RunCompose(const ComposeCommandOptions& options) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 2;
   }
-  std::error_code ec;
-  const std::filesystem::path config_dir =
-      std::filesystem::absolute(std::filesystem::path(path), ec).parent_path();
-  std::map<std::string, StatusOr<ModelInfo>> models;
-  for (const EngineConfig& e : config->engines) {
-    if (!e.url.empty()) continue;
-    models.emplace(e.name, ResolveModel(e.model, e.kind, config_dir.string()));
-  }
+  const std::map<std::string, StatusOr<ModelInfo>> models = ResolveEngineModels(*config);
   const DeploymentPlan plan = PlanDeployment(*config, "normal", models);
 
   ComposeOptions compose;
   compose.group_add = HostGroupIds(compose.group_add);
-  compose.base_dir = config_dir.string();
+  std::error_code ec;
+  compose.base_dir =
+      std::filesystem::absolute(std::filesystem::path(path), ec).parent_path().string();
   const ComposeFile file = BuildComposeFile(*config, plan, compose);
   const std::string text = RenderComposeFile(file);
 

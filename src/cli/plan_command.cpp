@@ -17,20 +17,6 @@
 #include "plan/deployment_plan.h"
 
 namespace cortex::cli {
-namespace {
-
-std::map<std::string, StatusOr<ModelInfo>> ResolveModels(const Config& config) {
-  const std::string base_dir = std::filesystem::path(config.path).parent_path().string();
-  std::map<std::string, StatusOr<ModelInfo>> models;
-  for (const EngineConfig& e : config.engines) {
-    if (!e.url.empty()) continue;  // runs elsewhere; not planned
-    models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
-  }
-  return models;
-}
-
-}  // namespace
-
 void AddPlanOptions(CLI::App& app, PlanOptions& options) {
   app.add_option("-c,--config", options.config_path,
                  "deployment config (YAML); default $CORTEX_CONFIG or ./cortex.yaml");
@@ -59,7 +45,7 @@ int RunPlan(const PlanOptions& options) {
     return 2;
   }
 
-  const auto models = ResolveModels(*config);
+  const auto models = ResolveEngineModels(*config);
   const DeploymentPlan plan = PlanDeployment(*config, options.profile, models);
 
   if (options.json) {

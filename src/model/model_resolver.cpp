@@ -41,4 +41,15 @@ StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind,
   return info;
 }
 
+std::map<std::string, StatusOr<ModelInfo>> ResolveEngineModels(const Config& config) {
+  std::error_code ec;
+  const std::string base_dir =
+      std::filesystem::absolute(std::filesystem::path(config.path), ec).parent_path().string();
+  std::map<std::string, StatusOr<ModelInfo>> models;
+  for (const EngineConfig& e : config.engines) {
+    if (e.url.empty()) models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
+  }
+  return models;
+}
+
 }  // namespace cortex

@@ -7,6 +7,7 @@
 // (the config file's directory).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "config/config.h"
@@ -18,5 +19,9 @@ namespace cortex {
 // Returns the model, or NotFound (no file and no `hf:` to fall back on), or the reader's error
 // prefixed with the path.
 StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind, const std::string& base_dir);
+
+// The models of every engine cortex launches (engines given by `url` run elsewhere and are left
+// out), by engine name, with paths taken from the config file's directory.
+std::map<std::string, StatusOr<ModelInfo>> ResolveEngineModels(const Config& config);
 
 }  // namespace cortex

@@ -110,11 +110,7 @@ const ManagedEngine* Supervisor::Impl::Find(const std::string& name) const {
 }
 
 Status Supervisor::Impl::Start() {
-  const std::string base_dir = std::filesystem::path(config.path).parent_path().string();
-  std::map<std::string, StatusOr<ModelInfo>> models;
-  for (const EngineConfig& e : config.engines) {
-    if (e.url.empty()) models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
-  }
+  const std::map<std::string, StatusOr<ModelInfo>> models = ResolveEngineModels(config);
   // Plans per profile: an engine runs a profile's plan only when it has that profile.
   std::map<std::string, DeploymentPlan> plans;
   for (const std::string& p : ProfileNames(config))
