@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cmath>
+
 #include "util/bytes.h"
 
 namespace cortex::cli {
@@ -21,6 +24,23 @@ std::string Row(std::string_view name, std::string_view budget, std::string_view
                      compute, overhead, status);
 }
 
+// "45 s", "3 min 20 s", "19 h 25 min", "2 d 3 h": two units at most, because an estimate this
+// rough has no more digits worth reading.
+std::string Duration(double seconds) {
+  const uint64_t s = static_cast<uint64_t>(std::llround(seconds));
+  if (seconds < 1) return fmt::format("{:.1f} s", seconds);
+  if (s < 60) return fmt::format("{} s", s);
+  auto two = [](uint64_t big, const char* big_unit, uint64_t small, const char* small_unit) {
+    return small == 0 ? fmt::format("{} {}", big, big_unit)
+                      : fmt::format("{} {} {} {}", big, big_unit, small, small_unit);
+  };
+  if (s < 3600) return two(s / 60, "min", s % 60, "s");
+  const uint64_t minutes = (s + 30) / 60;
+  if (minutes < 24 * 60) return two(minutes / 60, "h", minutes % 60, "min");
+  const uint64_t hours = (s + 1800) / 3600;
+  return two(hours / 24, "d", hours % 24, "h");
+}
+
 json::value OptionalNumber(const std::optional<uint64_t>& v) {
   return v ? json::value(*v) : json::value(nullptr);
 }
@@ -36,9 +56,15 @@ std::string RenderPlanText(const DeploymentPlan& plan, const std::string& config
   std::string out;
   out += fmt::format("cortex plan: {} (profile {})\n", config_path, plan.profile);
   out +=
-      fmt::format("machine: {} unified memory, GPU pool {}, {:g} GB/s at {:.0f}% efficiency\n\n",
+      fmt::format("machine: {} unified memory, GPU pool {}, {:g} GB/s at {:.0f}% efficiency",
                   FormatBytes(m.memory_bytes), FormatBytes(m.gpu_pool_bytes),
                   static_cast<double>(m.bandwidth_bytes_per_s) / 1e9, m.bandwidth_efficiency * 100);
+  if (m.compute_flops > 0) {
+    out += fmt::format(", {:g} TFLOPS ({:.0f}% for matmuls, {:.0f}% for attention)",
+                       m.compute_flops / 1e12, m.compute_efficiency * 100,
+                       m.attention_efficiency * 100);
+  }
+  out += "\n\n";
 
   out += "memory map (GiB)\n";
   out += Row("segment", "budget", "weights", "KV", "compute", "overhead", "");
@@ -89,6 +115,10 @@ std::string RenderPlanText(const DeploymentPlan& plan, const std::string& config
         "      largest ctx in budget {}; one stream decodes at most {:.1f} tokens/s "
         "at full context\n",
         FormatCount(e.max_ctx_in_budget), e.decode_tokens_per_s_bound);
+    if (e.prefill_seconds_at_ctx) {
+      out += fmt::format("      fills its {}-token context from empty in about {}\n",
+                         FormatCount(e.ctx_per_request), Duration(*e.prefill_seconds_at_ctx));
+    }
     std::string flags;
     for (const auto& [k, v] : e.server_flags)
       flags += v.empty() ? fmt::format(" --{}", k) : fmt::format(" --{} {}", k, v);
@@ -113,6 +143,22 @@ std::string RenderPlanText(const DeploymentPlan& plan, const std::string& config
     out += fmt::format("  {:<14} {:<20} {:>21} {:>12} {:>10.1f} {:>8}  {}\n", l.name, l.engine, ctx,
                        tps, l.decode_tokens_per_s_bound, "",
                        !l.available ? "unavailable" : (l.fits ? "yes" : "NO"));
+  }
+
+  bool any_prefill = false;
+  for (const LanePlan& l : plan.lanes)
+    any_prefill |= l.prefill_seconds_target.has_value();
+  if (any_prefill) {
+    out += "\nprefill (prompt reading from an empty context, estimated from compute)\n";
+    for (const LanePlan& l : plan.lanes) {
+      if (!l.prefill_seconds_target) continue;
+      const auto it = std::find_if(plan.engines.begin(), plan.engines.end(),
+                                   [&](const EnginePlan& e) { return e.name == l.engine; });
+      const uint64_t tokens =
+          l.context.value_or(it != plan.engines.end() ? it->ctx_per_request : 0);
+      out += fmt::format("  {:<14} fills its {}-token context in about {}\n", l.name,
+                         FormatCount(tokens), Duration(*l.prefill_seconds_target));
+    }
   }
 
   out += "\nfindings\n";
@@ -140,6 +186,9 @@ json::value PlanToJson(const DeploymentPlan& plan) {
       {"device_bytes", m.device_bytes},
       {"bandwidth_bytes_per_s", m.bandwidth_bytes_per_s},
       {"bandwidth_efficiency", m.bandwidth_efficiency},
+      {"compute_flops", m.compute_flops},
+      {"compute_efficiency", m.compute_efficiency},
+      {"attention_efficiency", m.attention_efficiency},
   };
   json::array engines;
   for (const EnginePlan& e : plan.engines) {
@@ -172,6 +221,7 @@ json::value PlanToJson(const DeploymentPlan& plan) {
     o["kv_bytes_per_token"] = e.kv_bytes_per_token;
     o["active_weight_bytes_per_token"] = e.active_weight_bytes;
     o["decode_tokens_per_s_bound"] = e.decode_tokens_per_s_bound;
+    o["prefill_seconds_at_ctx"] = OptionalDouble(e.prefill_seconds_at_ctx);
     json::array fits;
     for (const CacheTypeFit& f : e.cache_type_fits) {
       fits.push_back(json::object{{"cache_type_k", f.cache_type_k},
@@ -200,6 +250,7 @@ json::value PlanToJson(const DeploymentPlan& plan) {
         {"tokens_per_s_target", OptionalDouble(l.tokens_per_s_target)},
         {"tokens_per_s_target_max", OptionalDouble(l.tokens_per_s_target_max)},
         {"decode_tokens_per_s_bound", l.decode_tokens_per_s_bound},
+        {"prefill_seconds_target", OptionalDouble(l.prefill_seconds_target)},
     });
   }
   root["lanes"] = std::move(lanes);

@@ -38,6 +38,13 @@ struct MachineConfig {
   uint64_t gpu_pool_bytes = 0;         // what the GPU can map (GTT/TTM limit); default = memory
   uint64_t bandwidth_bytes_per_s = 0;  // for tokens/s bounds (required)
   double bandwidth_efficiency = 0.8;   // fraction of bandwidth decode achieves, (0, 1]
+  // Peak dense FLOP/s of the accelerator (fp16), for prefill-time estimates; 0: unknown, and
+  // the plan states no prefill times. Strix Halo's GPU: 59.4 TFLOPS (research C).
+  double compute_flops = 0;
+  // Fractions of compute that prefill reaches, (0, 1]: for the weight matmuls, and for
+  // attention over the context so far, which runs far below peak (plan/prefill_estimate.h).
+  double compute_efficiency = 0.35;
+  double attention_efficiency = 0.07;
   uint64_t reserve_os_bytes = 0;
   uint64_t reserve_backend_bytes = 0;
   SourcePos pos;
@@ -178,6 +185,30 @@ struct SupervisorConfig {
   SourcePos pos;
 };
 
+// The `ingest:` section: where Seismic ingest jobs live and the limits that keep a hostile or
+// huge upload from hurting the machine (docs/INGEST.md lists each with its default).
+// Durations are seconds (YAML: 90, 30s, 5m, 1h, 7d).
+struct IngestConfig {
+  std::string dir;  // jobs, uploads, packed prompts, jobs.db. Empty: <state dir>/ingest
+  uint64_t max_upload_bytes = 4ull << 30;      // max_upload: a larger body is refused with 413
+  uint64_t max_unpacked_bytes = 8ull << 30;    // max_unpacked: total uncompressed bytes
+  uint64_t max_entries = 100'000;              // max_entries: archive entries of every kind
+  uint64_t max_entry_bytes = 1ull << 30;       // max_entry_size: one entry, uncompressed
+  double max_ratio = 100;                      // max_ratio: uncompressed : compressed
+  uint64_t max_file_bytes = 10ull << 20;       // max_file_size: larger files are left out
+  uint64_t deep_threshold_bytes = 50'000'000;  // deep_threshold: larger uploads go to deep_lane
+  std::string deep_lane;                       // default: the lane whose engine has a burst profile
+  std::string lane;                 // default lane for jobs that name none ("" : routed by size)
+  std::string strategy = "auto";    // auto | whole | split
+  double max_whole_time_s = 3600;   // max_whole_time: auto splits beyond this estimated time
+  uint64_t part_tokens = 0;         // tokens per part when split (0: fit the lane's context)
+  std::string burst = "auto";       // auto | never
+  double keep_s = 7 * 86400;        // keep: finished jobs and their files are removed after
+  uint64_t max_tokens = 2048;       // analysis tokens when the job does not say
+  double prefill_tokens_per_s = 0;  // prefill speed for estimates (0: from machine and model)
+  SourcePos pos;
+};
+
 struct Config {
   std::string path;  // file it was read from, for messages
   MachineConfig machine;
@@ -186,6 +217,7 @@ struct Config {
   std::vector<ProfileDecl> profiles;
   GatewayConfig gateway;
   SupervisorConfig supervisor;
+  IngestConfig ingest;
 
   const EngineConfig* FindEngine(const std::string& name) const;
   // By lane name or alias, as clients address lanes.

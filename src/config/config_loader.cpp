@@ -9,7 +9,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <sstream>
+#include <string_view>
+#include <utility>
 
 #include "config/flag_rules.h"
 #include "config/sections.h"
@@ -28,12 +31,39 @@ using config_internal::MapEntry;
 using config_internal::MapReader;
 using config_internal::ReadSize;
 
+// machine.compute: "59.4TFLOPS", "900 GFLOPS", "1.2PFLOPS" or a plain FLOP/s number. Zero is
+// allowed and means unknown. The cap (an exaFLOP/s) only catches typos; no box this plans for
+// comes near it.
+std::optional<double> ParseFlops(std::string_view text) {
+  while (!text.empty() && text.back() == ' ')
+    text.remove_suffix(1);
+  double scale = 1;
+  static constexpr std::pair<std::string_view, double> kUnits[] = {
+      {"PFLOPS", 1e15}, {"TFLOPS", 1e12}, {"GFLOPS", 1e9}, {"FLOPS", 1}};
+  for (const auto& [unit, factor] : kUnits) {
+    if (text.size() >= unit.size() && text.substr(text.size() - unit.size()) == unit) {
+      text.remove_suffix(unit.size());
+      scale = factor;
+      break;
+    }
+  }
+  while (!text.empty() && text.back() == ' ')
+    text.remove_suffix(1);
+  const std::optional<double> number = config_internal::ParseFiniteDouble(text);
+  if (!number || *number < 0) return std::nullopt;
+  const double flops = *number * scale;
+  if (flops > 1e18) return std::nullopt;
+  return flops;
+}
+
 void ReadMachine(const MapEntry& entry, MachineConfig* out, LoadContext* ctx) {
   Diagnostics* diag = ctx->diag;
   out->pos = entry.key_pos;
   if (!ExpectMap(entry.value, diag)) return;
   MapReader keys(entry.value, entry.key_pos,
-                 {"memory", "gpu_pool", "bandwidth", "bandwidth_efficiency", "reserve"}, diag);
+                 {"memory", "gpu_pool", "bandwidth", "bandwidth_efficiency", "compute",
+                  "compute_efficiency", "attention_efficiency", "reserve"},
+                 diag);
 
   std::string memory_text;
   if (const MapEntry* e = keys.Require("memory")) {
@@ -82,19 +112,36 @@ void ReadMachine(const MapEntry& entry, MachineConfig* out, LoadContext* ctx) {
       out->bandwidth_bytes_per_s = *bandwidth;
     }
   }
-  if (const MapEntry* e = keys.Find("bandwidth_efficiency")) {
-    std::optional<double> efficiency;
+  auto read_fraction = [&](const char* key, double* target) {
+    const MapEntry* e = keys.Find(key);
+    if (e == nullptr) return;
+    std::optional<double> fraction;
     if (e->value.node.IsScalar()) {
-      efficiency = config_internal::ParseFiniteDouble(e->value.node.Scalar());
+      fraction = config_internal::ParseFiniteDouble(e->value.node.Scalar());
     }
-    if (efficiency && *efficiency > 0 && *efficiency <= 1) {
-      out->bandwidth_efficiency = *efficiency;
+    if (fraction && *fraction > 0 && *fraction <= 1) {
+      *target = *fraction;
     } else {
       diag->Add(e->value.pos,
                 fmt::format("{}: expected a number greater than 0 and at most 1, got {}",
                             e->value.path, Describe(e->value.node)));
     }
+  };
+  read_fraction("bandwidth_efficiency", &out->bandwidth_efficiency);
+  if (const MapEntry* e = keys.Find("compute")) {
+    std::optional<double> flops;
+    if (e->value.node.IsScalar()) flops = ParseFlops(e->value.node.Scalar());
+    if (flops) {
+      out->compute_flops = *flops;
+    } else {
+      diag->Add(e->value.pos,
+                fmt::format("{}: expected FLOP/s such as 59.4TFLOPS, 900GFLOPS or a plain number, "
+                            "from 0 (unknown) to 1000PFLOPS, got {}",
+                            e->value.path, Describe(e->value.node)));
+    }
   }
+  read_fraction("compute_efficiency", &out->compute_efficiency);
+  read_fraction("attention_efficiency", &out->attention_efficiency);
   if (const MapEntry* e = keys.Find("reserve"); e != nullptr && ExpectMap(e->value, diag)) {
     MapReader reserve(e->value, e->key_pos, {"os", "backend"}, diag);
     if (const MapEntry* r = reserve.Find("os")) {
@@ -286,7 +333,8 @@ StatusOr<Config> ParseDocument(const YAML::Node& root, const std::string& path) 
   config.path = path;
 
   MapReader top(Field{"", {1, 1}, root}, {1, 1},
-                {"machine", "engines", "lanes", "profiles", "gateway", "supervisor"}, &diag);
+                {"machine", "engines", "lanes", "profiles", "gateway", "supervisor", "ingest"},
+                &diag);
   // Dependency order, not file order: see sections.h.
   if (const MapEntry* e = top.Require("machine")) ReadMachine(*e, &config.machine, &ctx);
   if (const MapEntry* e = top.Find("gateway")) ReadGateway(*e, &config.gateway, &ctx);
@@ -300,6 +348,9 @@ StatusOr<Config> ParseDocument(const YAML::Node& root, const std::string& path) 
   }
   if (const MapEntry* e = top.Find("supervisor")) {
     config_internal::ReadSupervisor(*e, &config.supervisor, &diag);
+  }
+  if (const MapEntry* e = top.Find("ingest")) {
+    config_internal::ReadIngest(*e, config.lanes, &config.ingest, &diag);
   }
   if (!diag.empty()) return Status::InvalidArgument(diag.Join(path));
   return config;

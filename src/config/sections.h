@@ -45,6 +45,10 @@ void ReadEngineLaunchKeys(const MapReader& keys, std::optional<EngineKind> kind,
 // Reads the top-level `supervisor` section.
 void ReadSupervisor(const MapEntry& entry, SupervisorConfig* out, Diagnostics* diag);
 
+// Reads the top-level `ingest` section; lane names must be lanes of the file.
+void ReadIngest(const MapEntry& entry, const std::vector<LaneConfig>& lanes, IngestConfig* out,
+                Diagnostics* diag);
+
 // The name an operator writes for "no profile", so no profile may take it.
 inline constexpr std::string_view kNoProfile = "normal";
 

@@ -8,6 +8,7 @@
 #include "config/config_loader.h"
 #include "plan/decode_bound.h"
 #include "plan/llama_cpp_plan.h"
+#include "plan/prefill_estimate.h"
 #include "plan/vllm_plan.h"
 #include "util/bytes.h"
 #include "util/checked_math.h"
@@ -289,6 +290,7 @@ void PlanLanes(Context& ctx, const std::map<std::string, const ModelInfo*>& mode
             fmt::format("wants up to {:g} tokens/s; {}", *lp.tokens_per_s_target_max, arithmetic));
       }
     }
+    lp.prefill_seconds_target = PrefillSeconds(*model, ctx.config.machine, 0, context);
     lp.fits = ok;
     ctx.out.lanes.push_back(lp);
   }
@@ -321,6 +323,9 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
   mp.reserved_bytes = config.machine.reserve_os_bytes + config.machine.reserve_backend_bytes;
   mp.bandwidth_bytes_per_s = config.machine.bandwidth_bytes_per_s;
   mp.bandwidth_efficiency = config.machine.bandwidth_efficiency;
+  mp.compute_flops = config.machine.compute_flops;
+  mp.compute_efficiency = config.machine.compute_efficiency;
+  mp.attention_efficiency = config.machine.attention_efficiency;
 
   const std::vector<std::string> known = ProfileNames(config);
   if (std::find(known.begin(), known.end(), out.profile) == known.end()) {
@@ -383,6 +388,17 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
         ep.decode_tokens_per_s_bound = DecodeTokensPerSecondBound(
             mp.bandwidth_bytes_per_s, mp.bandwidth_efficiency,
             SatAdd(ep.active_weight_bytes, SatMul(ep.kv_bytes_per_token, ep.ctx_per_request)));
+        ep.prefill_seconds_at_ctx = PrefillSeconds(m, config.machine, 0, ep.ctx_per_request);
+        // llama-server drops a request after --timeout (default 3600 s) of reading or writing,
+        // and a long prefill writes nothing: the engine must wait out its longest planned
+        // prefill (research E §3.2). Only when the config does not set it.
+        if (PlansAsLlamaCpp(e) && ep.prefill_seconds_at_ctx &&
+            *ep.prefill_seconds_at_ctx * 1.5 > 3600 && FindFlag(e.flags, "timeout") == nullptr &&
+            FindFlag(e.flags, "to") == nullptr) {
+          ep.server_flags.emplace_back(
+              "timeout",
+              std::to_string(static_cast<uint64_t>(std::ceil(*ep.prefill_seconds_at_ctx * 1.5))));
+        }
         bool engine_error = false;
         for (const Finding& f : out.findings) {
           engine_error |= f.engine == e.name && f.severity == Severity::kError;

@@ -1,5 +1,6 @@
 // PlanDeployment: the whole machine under one profile: every engine's memory, every lane's
-// feasibility, and findings that say what does not fit and what would.
+// feasibility, and findings that say what does not fit and what would. With the machine's
+// compute known, each engine and lane also states how long filling its context takes.
 //
 // Inputs are the typed config and each engine's resolved model (resolving reads files, so the
 // caller does it; see model/model_resolver.h). Under a profile, engines that have it use its
@@ -69,6 +70,9 @@ struct EnginePlan {
   uint64_t kv_bytes_per_token = 0;
   uint64_t active_weight_bytes = 0;      // read per decoded token
   double decode_tokens_per_s_bound = 0;  // one stream at ctx_per_request
+  // Seconds to prefill ctx_per_request tokens from an empty cache (plan/prefill_estimate.h);
+  // unset when the machine's compute is unknown.
+  std::optional<double> prefill_seconds_at_ctx;
   std::vector<CacheTypeFit> cache_type_fits;
   std::vector<std::pair<std::string, std::string>> server_flags;
 };
@@ -83,6 +87,9 @@ struct LanePlan {
   std::optional<double> tokens_per_s_target;      // minimum
   std::optional<double> tokens_per_s_target_max;  // maximum
   double decode_tokens_per_s_bound = 0;           // at the target context (or the engine's)
+  // Seconds to prefill the target context (or the engine's per-request context) from empty;
+  // unset when the machine's compute is unknown or the lane is not planned.
+  std::optional<double> prefill_seconds_target;
 };
 
 struct MachinePlan {
@@ -95,6 +102,9 @@ struct MachinePlan {
   int64_t free_bytes = 0;       // memory - reserved - budgets (negative when over)
   uint64_t bandwidth_bytes_per_s = 0;
   double bandwidth_efficiency = 0;
+  double compute_flops = 0;  // 0: unknown
+  double compute_efficiency = 0;
+  double attention_efficiency = 0;
 };
 
 struct DeploymentPlan {

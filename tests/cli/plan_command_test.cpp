@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
@@ -25,6 +26,28 @@ TEST(PlanCommandTest, SeedConfigExitsOneAndNamesTheImpossibleParts) {
   EXPECT_NE(r.out.find("the plan does NOT fit"), std::string::npos);
 }
 
+TEST(PlanCommandTest, SeedConfigStatesEachLanesPrefillTime) {
+  const Result r = Cortex("plan -c " + kSeed);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.out.find("59.4 TFLOPS (35% for matmuls, 7% for attention)"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("\nprefill (prompt reading"), std::string::npos) << r.out;
+  for (const char* lane : {"orchestrator", "coder", "super-reader", "governance"}) {
+    EXPECT_NE(r.out.find(fmt::format("  {:<14} fills its ", lane)), std::string::npos) << lane;
+  }
+  // fast-rag's engine is not planned, so there is no model to estimate.
+  EXPECT_EQ(r.out.find("fast-rag       fills its"), std::string::npos) << r.out;
+  // 1M tokens from empty on an 8B llama: most of a day (the n² attention term).
+  EXPECT_NE(r.out.find("super-reader   fills its 1,000,000-token context in about 17 h"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("orchestrator   fills its 32,768-token context in about 4 min"),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("fills its 4,096-token context from empty in about"), std::string::npos)
+      << r.out;
+}
+
 TEST(PlanCommandTest, JsonFollowsTheContract) {
   const Result r = Cortex("plan --json -c " + kSeed + " --profile burst");
   ASSERT_EQ(r.exit_code, 1) << r.err;
@@ -34,6 +57,7 @@ TEST(PlanCommandTest, JsonFollowsTheContract) {
   const auto& root = v.as_object();
   EXPECT_FALSE(root.at("fits").as_bool());
   EXPECT_EQ(root.at("profile").as_string(), "burst");
+  EXPECT_DOUBLE_EQ(root.at("machine").as_object().at("compute_flops").to_number<double>(), 59.4e12);
   for (const char* key : {"memory_bytes", "gpu_pool_bytes", "reserved_bytes", "free_bytes"}) {
     EXPECT_TRUE(root.at("machine").as_object().at(key).is_int64() ||
                 root.at("machine").as_object().at(key).is_uint64())
@@ -47,8 +71,12 @@ TEST(PlanCommandTest, JsonFollowsTheContract) {
     for (const char* key :
          {"name", "engine", "budget_bytes", "fits", "ctx", "n_seq", "kv_unified", "cache_type_k",
           "cache_type_v", "flash_attn", "memory", "max_ctx_in_budget", "kv_bytes_per_token",
-          "decode_tokens_per_s_bound"}) {
+          "decode_tokens_per_s_bound", "prefill_seconds_at_ctx"}) {
       EXPECT_TRUE(o.contains(key)) << key;
+    }
+    // The seed states its compute, so every planned engine has a prefill time.
+    if (o.at("planned").as_bool()) {
+      EXPECT_TRUE(o.at("prefill_seconds_at_ctx").is_double()) << o.at("name").as_string();
     }
     if (o.at("name").as_string() != "deep-lane") continue;
     saw_deep_lane = true;
@@ -64,7 +92,7 @@ TEST(PlanCommandTest, JsonFollowsTheContract) {
   EXPECT_TRUE(saw_deep_lane);
   for (const auto& l : root.at("lanes").as_array()) {
     for (const char* key : {"name", "engine", "context", "fits", "tokens_per_s_target",
-                            "decode_tokens_per_s_bound"}) {
+                            "decode_tokens_per_s_bound", "prefill_seconds_target"}) {
       EXPECT_TRUE(l.as_object().contains(key)) << key;
     }
   }
@@ -121,6 +149,15 @@ lanes:
   const Result r = Cortex("plan -c " + dir.File("ok.yaml"));
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("the plan fits"), std::string::npos);
+  // No machine.compute: no prefill times, rather than times from a made-up machine.
+  EXPECT_EQ(r.out.find("fills its"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("TFLOPS"), std::string::npos) << r.out;
+  const Result j = Cortex("plan --json -c " + dir.File("ok.yaml"));
+  boost::system::error_code ec;
+  const boost::json::value v = boost::json::parse(j.out, ec);
+  ASSERT_FALSE(ec) << j.out;
+  EXPECT_TRUE(v.at("engines").at(0).at("prefill_seconds_at_ctx").is_null());
+  EXPECT_TRUE(v.at("lanes").at(0).at("prefill_seconds_target").is_null());
 }
 
 TEST(PlanCommandTest, HelpAndBadUsage) {

@@ -35,7 +35,7 @@ lanes:
 gatway: {listen: 127.0.0.1:4000}
 )",
      {"6:1: unknown key \"gatway\" at the top level; expected one of: machine, engines, lanes, "
-      "profiles, gateway, supervisor; did you mean \"gateway\"?"}},
+      "profiles, gateway, supervisor, ingest; did you mean \"gateway\"?"}},
     {"UnknownMachineKey",
      R"(machine:
   memory: 128GiB
@@ -47,7 +47,8 @@ lanes:
   l: {engine: a}
 )",
      {"4:3: unknown key \"memroy\" in machine; expected one of: memory, gpu_pool, bandwidth, "
-      "bandwidth_efficiency, reserve; did you mean \"memory\"?"}},
+      "bandwidth_efficiency, compute, compute_efficiency, attention_efficiency, reserve; did you "
+      "mean \"memory\"?"}},
     {"UnknownReserveKeyWithoutSuggestion",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s, reserve: {os: 1GiB, gpu: 1GiB}}
 engines:
@@ -301,6 +302,57 @@ lanes:
 )",
      {"1:69: machine.bandwidth_efficiency: expected a number greater than 0 and at most 1, got "
       "1.5"}},
+
+    {"ComputeWithUnknownUnit",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s, compute: 59TOPS}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 10GiB}
+lanes:
+  l: {engine: a}
+)",
+     {"1:56: machine.compute: expected FLOP/s such as 59.4TFLOPS, 900GFLOPS or a plain number, "
+      "from 0 (unknown) to 1000PFLOPS, got \"59TOPS\""}},
+    {"NegativeCompute",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s, compute: -1TFLOPS}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 10GiB}
+lanes:
+  l: {engine: a}
+)",
+     {"1:56: machine.compute: expected FLOP/s such as 59.4TFLOPS, 900GFLOPS or a plain number, "
+      "from 0 (unknown) to 1000PFLOPS, got \"-1TFLOPS\""}},
+    {"ComputeAsAMap",
+     R"(machine:
+  memory: 128GiB
+  bandwidth: 256GB/s
+  compute: {fp16: 59TFLOPS}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 10GiB}
+lanes:
+  l: {engine: a}
+)",
+     {"4:12: machine.compute: expected FLOP/s such as 59.4TFLOPS, 900GFLOPS or a plain number, "
+      "from 0 (unknown) to 1000PFLOPS, got a map"}},
+    {"ComputeEfficiencyAboveOne",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s, compute_efficiency: 35}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 10GiB}
+lanes:
+  l: {engine: a}
+)",
+     {"1:67: machine.compute_efficiency: expected a number greater than 0 and at most 1, got 35"}},
+    {"ZeroAttentionEfficiency",
+     R"(machine:
+  memory: 128GiB
+  bandwidth: 256GB/s
+  attention_efficiency: 0
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, port: 8080, budget: 10GiB}
+lanes:
+  l: {engine: a}
+)",
+     {"4:25: machine.attention_efficiency: expected a number greater than 0 and at most 1, got "
+      "0"}},
 
     // Missing required keys are reported at the key that introduces the map.
     {"MissingTopLevelSections",
@@ -896,7 +948,7 @@ extra: 1
       "8:52: engines.b.budget: expected at most machine.gpu_pool (defaults to machine.memory, "
       "128GiB), got 1TiB",
       "10:1: unknown key \"extra\" at the top level; expected one of: machine, engines, lanes, "
-      "profiles, gateway, supervisor"}},
+      "profiles, gateway, supervisor, ingest"}},
 };
 
 class MalformedConfigTest : public ::testing::TestWithParam<ErrorCase> {

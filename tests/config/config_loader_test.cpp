@@ -5,6 +5,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -311,12 +313,38 @@ lanes:
   l: {engine: a}
 )";
 
+TEST_F(ConfigLoaderTest, ReadsComputeWithUnitsOrAsAPlainNumber) {
+  const std::pair<const char*, double> cases[] = {{"59.4TFLOPS", 59.4e12}, {"59TFLOPS", 59e12},
+                                                  {"900 GFLOPS", 900e9},   {"1.2PFLOPS", 1.2e15},
+                                                  {"5.94e13", 5.94e13},    {"0", 0}};
+  for (const auto& [text, flops] : cases) {
+    const Config config = MustParse(fmt::format(R"(machine:
+  memory: 64GiB
+  bandwidth: 210GiB/s
+  compute: {}
+  compute_efficiency: 0.4
+  attention_efficiency: 0.1
+engines:
+  a: {{engine: llama.cpp, model: /m.gguf, port: 8080, budget: 10GiB}}
+lanes:
+  l: {{engine: a}}
+)",
+                                                text));
+    EXPECT_DOUBLE_EQ(config.machine.compute_flops, flops) << text;
+    EXPECT_DOUBLE_EQ(config.machine.compute_efficiency, 0.4);
+    EXPECT_DOUBLE_EQ(config.machine.attention_efficiency, 0.1);
+  }
+}
+
 TEST_F(ConfigLoaderTest, FillsDefaultsForOptionalKeys) {
   const Config config = MustParse(kMinimalConfig);
 
   EXPECT_EQ(config.machine.gpu_pool_bytes, 64 * kGiB);  // = memory
   EXPECT_EQ(config.machine.bandwidth_bytes_per_s, 210 * kGiB);
   EXPECT_DOUBLE_EQ(config.machine.bandwidth_efficiency, 0.8);
+  EXPECT_EQ(config.machine.compute_flops, 0);  // unknown: no prefill times
+  EXPECT_DOUBLE_EQ(config.machine.compute_efficiency, 0.35);
+  EXPECT_DOUBLE_EQ(config.machine.attention_efficiency, 0.07);
   EXPECT_EQ(config.machine.reserve_os_bytes, 0u);
   EXPECT_EQ(config.machine.reserve_backend_bytes, 0u);
   EXPECT_TRUE(config.profiles.empty());

@@ -149,6 +149,56 @@ lanes:
     targets: { context: 16384, tokens_per_s: 20 }
 )";
 
+TEST(SeedDeploymentTest, StatesHowLongEachLaneTakesToFillItsContext) {
+  const DeploymentPlan plan = PlanFile(kSeed, "normal").plan;
+  EXPECT_DOUBLE_EQ(plan.machine.compute_flops, 59.4e12);
+  for (const LanePlan& l : plan.lanes) {
+    // fast-rag's engine cannot be planned (vLLM dropped Mllama): nothing to estimate.
+    EXPECT_EQ(l.prefill_seconds_target.has_value(), l.available) << l.name;
+    if (l.prefill_seconds_target) {
+      EXPECT_GT(*l.prefill_seconds_target, 0) << l.name;
+    }
+  }
+  for (const EnginePlan& e : plan.engines) {
+    EXPECT_EQ(e.prefill_seconds_at_ctx.has_value(), e.planned) << e.name;
+  }
+  auto lane = [&](const std::string& name) {
+    return *std::find_if(plan.lanes.begin(), plan.lanes.end(),
+                         [&](const LanePlan& l) { return l.name == name; });
+  };
+  // The deep lane's 1M-token target on an 8B llama takes most of a day; the 32B orchestrator's
+  // 32K minutes.
+  EXPECT_GT(*lane("super-reader").prefill_seconds_target, 12 * 3600.0);
+  EXPECT_LT(*lane("orchestrator").prefill_seconds_target, 3600.0);
+  // A longer target takes longer on the same model.
+  EXPECT_GT(*lane("coder").prefill_seconds_target, *lane("orchestrator").prefill_seconds_target);
+}
+
+TEST(SeedDeploymentTest, DeepEngineTimeoutOutlastsItsLongestPrefill) {
+  const DeploymentPlan plan = PlanFile(kSeed, "normal").plan;
+  for (const EnginePlan& e : plan.engines) {
+    if (!e.prefill_seconds_at_ctx) continue;
+    std::optional<double> timeout;
+    for (const auto& [flag, value] : e.server_flags) {
+      if (flag == "timeout") timeout = std::stod(value);
+    }
+    if (*e.prefill_seconds_at_ctx * 1.5 > 3600) {
+      // llama-server's default --timeout of 3600 s would drop the request mid-prefill.
+      ASSERT_TRUE(timeout.has_value()) << e.name;
+      EXPECT_GE(*timeout, *e.prefill_seconds_at_ctx) << e.name;
+    } else {
+      EXPECT_FALSE(timeout.has_value()) << e.name;
+    }
+  }
+}
+
+TEST(DeploymentPlanTest, UnknownComputeLeavesPrefillTimesUnset) {
+  const Planned p = PlanYaml(kSmall);
+  ASSERT_EQ(p.plan.engines.size(), 1u);
+  EXPECT_FALSE(p.plan.engines[0].prefill_seconds_at_ctx.has_value());
+  EXPECT_FALSE(p.plan.lanes[0].prefill_seconds_target.has_value());
+}
+
 TEST(DeploymentPlanTest, ASmallDeploymentFits) {
   const Planned p = PlanYaml(kSmall);
   EXPECT_TRUE(p.plan.fits) << Dump(p.plan);
