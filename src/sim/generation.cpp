@@ -43,6 +43,48 @@ asio::awaitable<bool> WaitUntil(net::Responder& responder, Clock::time_point dea
   }
 }
 
+// Sleeps until `deadline` whatever the client does.
+asio::awaitable<void> SleepUntil(Clock::time_point deadline) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_at(deadline);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
+
+// The request's clock: waits for each deadline, pinging a quiet stream, and decides what a
+// disconnect does. Once the client is gone (`detached`) nothing more is written; the work stops
+// unless --sim-ignore-disconnect keeps it going to its end.
+struct Pacer {
+  net::Responder& responder;
+  TokenSink* sink;
+  std::chrono::milliseconds ping;
+  bool ignore_disconnect;
+  Clock::time_point last_write;
+  bool detached = false;
+
+  // Waits until `deadline`. Returns false when the client left and the work stops.
+  asio::awaitable<bool> Until(Clock::time_point deadline) {
+    if (!detached) {
+      // Keep the co_await out of the `if`: GCC 12 builds `if (co_await ...) co_return true;`
+      // into a coroutine that dies with SIGILL when it resumes.
+      const bool here = co_await WaitUntil(responder, deadline, sink, ping, &last_write);
+      if (here) co_return true;
+      if (!Lost()) co_return false;
+    }
+    co_await SleepUntil(deadline);
+    co_return true;
+  }
+
+  // The client is gone (a failed write or the disconnect watch). Returns whether the work goes
+  // on.
+  bool Lost() {
+    detached = true;
+    return ignore_disconnect;
+  }
+
+  // Whether output still goes to the client.
+  bool writing() const { return sink != nullptr && !detached; }
+};
+
 }  // namespace
 
 std::string_view FinishReason(GenerationEnd end) {
@@ -59,29 +101,77 @@ std::string_view FinishReason(GenerationEnd end) {
   return "error";
 }
 
+asio::awaitable<bool> TokenSink::Progress(const PromptProgress&) {
+  co_return true;
+}
+
 asio::awaitable<GenerationOutcome> Generate(SimEngine& engine, net::Responder& responder,
                                             const GenerationRequest& request, size_t slot,
                                             TokenSink* sink) {
   const SimOptions& options = engine.options();
   SlotActivity& activity = engine.activity()[slot];
-  activity = SlotActivity{
-      true, true, request.task_id, request.n_prompt_tokens, 0, request.max_tokens, request.stream};
+  activity = SlotActivity{true,
+                          true,
+                          request.task_id,
+                          request.n_prompt_tokens,
+                          std::min(request.n_prompt_cached, request.n_prompt_tokens),
+                          0,
+                          request.max_tokens,
+                          request.stream};
   GenerationOutcome out;
   TextSource text(request.seed);
   const uint64_t jitter_seed = Mix64(options.seed ^ Mix64(request.task_id + 0x5eed));
   const Clock::time_point start = Clock::now();
-  Clock::time_point last_write = start;
-  Clock::time_point deadline = start + Jittered(options.ttft_ms, options.jitter, jitter_seed, 0);
+  Pacer pace{responder, sink, request.ping_interval, options.ignore_disconnect, start};
+  out.end = GenerationEnd::kLength;
+  bool cancelled = false;
+
+  // Prompt processing: a 0% step at once, then one step per batch.
+  const std::vector<PrefillStep> steps = PrefillSchedule(
+      request.n_prompt_tokens, request.n_prompt_cached, request.prefill_batch, options.prefill_tps);
+  const double prefill_factor =
+      1 + options.jitter * (2 * UnitInterval(jitter_seed ^ 0x9ef111ull, 0) - 1);
+  const auto at = [&](double ms) {
+    return start + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double, std::milli>(ms * prefill_factor));
+  };
+  for (size_t k = 0; k < steps.size() && !cancelled; ++k) {
+    if (k > 0) {
+      const bool on = co_await pace.Until(at(steps[k].time_ms));
+      if (!on) {
+        cancelled = true;
+        break;
+      }
+    }
+    activity.n_prompt_processed = steps[k].processed;
+    if (request.return_progress && pace.writing()) {
+      PromptProgress progress;
+      progress.total = request.n_prompt_tokens;
+      progress.cache = steps.front().processed;
+      progress.processed = steps[k].processed;
+      progress.time_ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+      const bool sent = co_await sink->Progress(progress);
+      if (sent) {
+        pace.last_write = Clock::now();
+      } else if (!pace.Lost()) {
+        cancelled = true;
+      }
+    }
+  }
+
+  Clock::time_point deadline =
+      at(steps.back().time_ms) + Jittered(options.ttft_ms, options.jitter, jitter_seed, 0);
   Clock::time_point first_token;
   Clock::time_point previous_token;
-  out.end = GenerationEnd::kLength;
+  if (cancelled) out.end = GenerationEnd::kCancelled;
 
-  for (uint64_t i = 0; i < request.max_tokens; ++i) {
+  for (uint64_t i = 0; i < request.max_tokens && !cancelled; ++i) {
     if (request.fail_after_tokens && i == *request.fail_after_tokens) {
       out.end = GenerationEnd::kFailed;
       break;
     }
-    if (!co_await WaitUntil(responder, deadline, sink, request.ping_interval, &last_write)) {
+    if (!co_await pace.Until(deadline)) {
       out.end = GenerationEnd::kCancelled;
       break;
     }
@@ -116,23 +206,25 @@ asio::awaitable<GenerationOutcome> Generate(SimEngine& engine, net::Responder& r
     for (const std::string& stop : request.stop) {
       if (stop.empty()) continue;
       const size_t from = emitted >= stop.size() ? emitted - stop.size() + 1 : 0;
-      const size_t at = out.text.find(stop, from);
-      if (at != std::string::npos) {
-        out.text.resize(at);
-        piece = at > emitted ? std::string_view(out.text).substr(emitted) : std::string_view();
+      const size_t at_stop = out.text.find(stop, from);
+      if (at_stop != std::string::npos) {
+        out.text.resize(at_stop);
+        piece = at_stop > emitted ? std::string_view(out.text).substr(emitted) : std::string_view();
         stopped = true;
         break;
       }
     }
-    if (sink != nullptr) {
+    if (pace.writing()) {
       const std::string_view finish = stopped                       ? "stop"
                                       : i + 1 == request.max_tokens ? "length"
                                                                     : "";
-      if (!co_await sink->Token(piece, i, finish)) {
+      const bool sent = co_await sink->Token(piece, i, finish);
+      if (sent) {
+        pace.last_write = Clock::now();
+      } else if (!pace.Lost()) {
         out.end = GenerationEnd::kCancelled;
         break;
       }
-      last_write = Clock::now();
     }
     if (stopped) {
       out.end = GenerationEnd::kStop;
@@ -140,6 +232,8 @@ asio::awaitable<GenerationOutcome> Generate(SimEngine& engine, net::Responder& r
     }
     deadline += Jittered(options.itl_ms, options.jitter, jitter_seed, i + 1);
   }
+  // A request whose client left ends cancelled, also when --sim-ignore-disconnect let it run on.
+  if (pace.detached) out.end = GenerationEnd::kCancelled;
   if (out.n_tokens > 0) out.predicted_ms = Ms(previous_token - first_token);
   if (out.n_tokens == 0 && out.end != GenerationEnd::kFailed)
     out.prompt_ms = Ms(Clock::now() - start);

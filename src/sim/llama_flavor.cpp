@@ -389,6 +389,10 @@ class LlamaCppFlavor : public Flavor {
         call->include_usage = iu->get_bool();
       }
     }
+    if (const json::value* rp = body.if_contains("return_progress");
+        rp != nullptr && rp->is_bool()) {
+      call->return_progress = rp->get_bool();
+    }
     std::optional<int64_t> seed;
     ReadNumber(body, "seed", &seed);
     if (seed && *seed >= 0) call->seed = static_cast<uint64_t>(*seed);
@@ -451,6 +455,11 @@ class LlamaCppFlavor : public Flavor {
     gen.seed =
         call.seed ? Mix64(options_.seed ^ Mix64(*call.seed)) : Mix64(options_.seed + task_id);
     gen.n_prompt_tokens = call.n_prompt_tokens;
+    // The prompt goes through in -ub batches; the simulator keeps no prompt cache, so nothing of
+    // it is cached. Progress chunks only in a stream, as llama-server sends them.
+    gen.n_prompt_cached = 0;
+    gen.prefill_batch = model_.plan.n_ubatch;
+    gen.return_progress = call.stream && call.return_progress;
     // Unset or negative: the simulator's default length (llama-server would run to the context).
     // 0 still yields one token, as llama-server does.
     const uint64_t requested =

@@ -17,9 +17,12 @@
 //     and finish_reason, a usage chunk ("choices":[]) only with stream_options.include_usage,
 //     `timings` on the last chunk, `data: [DONE]`, `:` keep-alive comments every
 //     --sse-ping-interval seconds of silence, a mid-stream error as one `data: {"error":...}`
-//     event and no [DONE];
+//     event and no [DONE]; with "return_progress": true, prompt_progress chunks while the
+//     prompt is processed (--sim-prefill-tps, in -ub batches): a 0% chunk at once, then one per
+//     batch, before the first token;
 //   - slots and deferral (1.11): requests beyond -np wait in FIFO order, and a client that
-//     leaves cancels its request, queued or running.
+//     leaves cancels its request, queued or running (with --sim-ignore-disconnect a running
+//     request goes on to its end, its slot busy, as current llama-server does).
 // Fingerprint and build strings are the simulator's own ("b0-cortexsim").
 #pragma once
 

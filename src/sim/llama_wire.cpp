@@ -215,7 +215,7 @@ std::string SlotsBody(const std::vector<SlotActivity>& activity, uint32_t n_ctx_
     w.Key("speculative").Bool(false).Key("is_processing").Bool(a.processing);
     if (a.used) {
       w.Key("id_task").Uint(a.id_task).Key("n_prompt_tokens").Uint(a.n_prompt_tokens);
-      w.Key("n_prompt_tokens_processed").Uint(a.n_prompt_tokens);
+      w.Key("n_prompt_tokens_processed").Uint(a.n_prompt_processed);
       w.Key("n_prompt_tokens_cache").Uint(0);
       w.Key("params");
       WriteParams(w, static_cast<int64_t>(a.max_tokens), a.stream);
@@ -312,9 +312,36 @@ std::string FinalBody(const std::string& alias, const CompletionCall& call,
   return w.Take();
 }
 
+std::string ProgressEvent(Api api, const std::string& alias, const std::string& id, int64_t created,
+                          const PromptProgress& progress) {
+  JsonWriter w;
+  w.BeginObject();
+  if (api == Api::kChat) {
+    w.Key("choices").BeginArray().EndArray();
+    w.Key("created").Int(created).Key("id").String(id).Key("model").String(alias);
+    w.Key("system_fingerprint").String(kFingerprint).Key("object").String("chat.completion.chunk");
+  } else if (api == Api::kCompletion) {
+    w.Key("choices").BeginArray().BeginObject();
+    w.Key("text").String("").Key("index").Int(0).Key("logprobs").Null();
+    w.Key("finish_reason").Null().EndObject().EndArray();
+    w.Key("created").Int(created).Key("model").String(alias);
+    w.Key("system_fingerprint").String(kFingerprint).Key("object").String("text_completion");
+    w.Key("id").String(id);
+  } else {
+    w.Key("index").Int(0).Key("content").String("").Key("tokens").BeginArray().EndArray();
+    w.Key("stop").Bool(false).Key("id_slot").Int(-1).Key("tokens_predicted").Int(0);
+    w.Key("tokens_evaluated").Uint(progress.total);
+  }
+  w.Key("prompt_progress").BeginObject();
+  w.Key("total").Uint(progress.total).Key("cache").Uint(progress.cache);
+  w.Key("processed").Uint(progress.processed).Key("time_ms").Int(progress.time_ms);
+  w.EndObject().EndObject();
+  return "data: " + w.Take() + "\n\n";
+}
+
 StreamSink::StreamSink(net::Responder& res, Api api, const std::string& id, int64_t created,
                        const std::string& model)
-    : res_(res) {
+    : res_(res), api_(api), id_(id), created_(created), model_(model) {
   std::string tail;
   if (api == Api::kChat) {
     // Chunk fields in llama-server's order (1.6 step 2, observed).
@@ -356,6 +383,11 @@ asio::awaitable<bool> StreamSink::Token(std::string_view piece, uint64_t index, 
 
 asio::awaitable<bool> StreamSink::Ping() {
   co_return co_await res_.WriteChunk(":\n\n");
+}
+
+asio::awaitable<bool> StreamSink::Progress(const PromptProgress& progress) {
+  buffer_ = ProgressEvent(api_, model_, id_, created_, progress);
+  co_return co_await res_.WriteChunk(buffer_);
 }
 
 }  // namespace cortex::sim::llama_wire

@@ -10,7 +10,8 @@
 //   - completions: non-streamed bodies with usage and timings; streamed chunks (role delta with
 //     the first token, content deltas, the final chunk with an empty delta, the usage chunk with
 //     include_usage, [DONE]); OpenAI completions carry usage on their final chunk; the native
-//     /completion ends with "stop":true and no [DONE].
+//     /completion ends with "stop":true and no [DONE]; prompt_progress chunks before the first
+//     token with "return_progress".
 // Build strings are the simulator's own (kFingerprint).
 //
 // Thread safety: pure functions; a StreamSink belongs to one request.
@@ -44,6 +45,7 @@ struct CompletionCall {
   int64_t n_predict = -1;  // as requested; -1 = not set
   bool stream = false;
   bool include_usage = false;
+  bool return_progress = false;  // "return_progress": prompt_progress chunks (streams only)
   std::vector<std::string> stop;
   std::optional<uint64_t> seed;
   std::optional<int64_t> ping_s;
@@ -75,6 +77,13 @@ std::string FinalBody(const std::string& alias, const CompletionCall& call,
 std::string FinalEvents(const std::string& alias, const CompletionCall& call,
                         const GenerationOutcome& out, const std::string& id, int64_t created);
 
+// One `prompt_progress` event (return_progress, 1.6): for chat a chunk with "choices":[] and the
+// chunk's id/object/created/model fields; for /completion the native chunk with empty content;
+// for /v1/completions a text_completion chunk with empty text. Each carries
+// "prompt_progress":{"total","cache","processed","time_ms"}.
+std::string ProgressEvent(Api api, const std::string& alias, const std::string& id, int64_t created,
+                          const PromptProgress& progress);
+
 // Writes each token as llama-server frames it. The event text around the token is built once
 // per request, so a token costs one escape and one write, without allocating once the buffer
 // has grown.
@@ -86,9 +95,15 @@ class StreamSink : public TokenSink {
                                      std::string_view finish) override;
   // The keep-alive comment `:` (1.6 step 7).
   boost::asio::awaitable<bool> Ping() override;
+  // A prompt_progress event (ProgressEvent).
+  boost::asio::awaitable<bool> Progress(const PromptProgress& progress) override;
 
  private:
   net::Responder& res_;
+  Api api_;
+  std::string id_;
+  int64_t created_;
+  std::string model_;
   std::string role_;  // the role delta, sent with the first token (chat only)
   std::string before_;
   std::string after_;

@@ -41,6 +41,7 @@ struct SlotActivity {
   bool processing = false;
   uint64_t id_task = 0;
   uint64_t n_prompt_tokens = 0;
+  uint64_t n_prompt_processed = 0;  // grows batch by batch during the prefill
   uint64_t n_decoded = 0;
   uint64_t max_tokens = 0;
   bool stream = false;

@@ -56,6 +56,7 @@ const std::vector<FlagSpec>& LlamaCppFlagTable() {
       {{"--slots"}, Arity::kNone, "slots", true},
       {{"--no-slots"}, Arity::kNone, "slots", false},
       {{"--sse-ping-interval"}, Arity::kOne, "sse-ping-interval"},
+      {{"-to", "--timeout"}, Arity::kOne, "timeout"},
   };
   return table;
 }
@@ -223,6 +224,7 @@ Status ApplySimOption(std::string_view name, std::string_view value, SimOptions*
     return ParseDouble(name, value, 0, 3600, true, &o->load_seconds);
   if (name == "--sim-ttft-ms") return ParseDouble(name, value, 0, 3.6e6, true, &o->ttft_ms);
   if (name == "--sim-itl-ms") return ParseDouble(name, value, 0, 3.6e6, true, &o->itl_ms);
+  if (name == "--sim-prefill-tps") return ParseDouble(name, value, 0, 1e9, true, &o->prefill_tps);
   if (name == "--sim-jitter") return ParseDouble(name, value, 0, 1, false, &o->jitter);
   if (name == "--sim-hold-memory") return ParseDouble(name, value, 0, 1, true, &o->hold_memory);
   if (name == "--sim-fail-rate") return ParseDouble(name, value, 0, 1, true, &o->fail_rate);
@@ -408,6 +410,16 @@ StatusOr<SimOptions> ParseSimOptions(const std::vector<std::string>& args) {
       name = word.substr(0, eq);
       inline_value = word.substr(eq + 1);
     }
+    if (name == "--sim-ignore-disconnect") {
+      // A switch; `=true` / `=false` (how a YAML boolean may be written) also work.
+      const std::string v = inline_value.value_or("true");
+      if (v != "true" && v != "false" && v != "1" && v != "0") {
+        return Status::InvalidArgument(
+            fmt::format("{}: expected no value, true or false, got \"{}\"", name, v));
+      }
+      o.ignore_disconnect = v == "true" || v == "1";
+      continue;
+    }
     if (name.rfind("--sim-", 0) == 0) {
       std::string value;
       if (inline_value) {
@@ -494,8 +506,9 @@ with a log line.
 
 llama.cpp flags: -m/--model FILE.gguf (required), -c/--ctx-size N, -np/--parallel N,
   -kvu/--kv-unified, -no-kvu, -ctk/--cache-type-k T, -ctv/--cache-type-v T, -fa/--flash-attn
-  on|off|auto, -b, -ub, -ngl, -cram, --host H (127.0.0.1), --port P (8080), -a/--alias A[,B],
-  --api-key K[,K2], --metrics, --no-slots, --sse-ping-interval S (30)
+  on|off|auto, -b, -ub/--ubatch-size N (512: the prompt batch), -ngl, -cram, --host H
+  (127.0.0.1), --port P (8080), -a/--alias A[,B], --api-key K[,K2], --metrics, --no-slots,
+  --sse-ping-interval S (30)
 vLLM flags: MODEL or --model M (HF directory or repo id), --max-model-len N, --served-model-name
   A [B..], --max-num-seqs N, --kv-cache-memory-bytes B, --gpu-memory-utilization F,
   --kv-cache-dtype T, --enable-sleep-mode (sleep routes also need VLLM_SERVER_DEV_MODE=1),
@@ -505,6 +518,13 @@ Simulator options:
   --sim-load-seconds S       time to load the model (0.5)
   --sim-ttft-ms MS           from a slot taking a request to its first token (100)
   --sim-itl-ms MS            between tokens (20)
+  --sim-prefill-tps N        prompt tokens processed per second, in batches of -ub tokens (vLLM:
+                             --max-num-batched-tokens), before the --sim-ttft-ms wait; llama.cpp
+                             streams prompt_progress chunks per batch with "return_progress"
+                             (0: off, the prompt costs only --sim-ttft-ms)
+  --sim-ignore-disconnect    a client that disconnects does not stop its running request: the
+                             slot stays busy until its prefill and generation would have ended
+                             (like current llama-server); default: it stops and frees the slot
   --sim-jitter F             each delay scaled by a uniform factor in [1-F, 1+F] (0)
   --sim-seed N               seeds text, ids, jitter and failures (1)
   --sim-max-tokens N         tokens per request when it sets no limit (16)

@@ -11,10 +11,12 @@
 // skipped whole.
 //
 // Simulator options carry a `--sim-` prefix and are parsed strictly: an unknown `--sim-*` flag, a
-// missing value or a value out of range is an error naming the flag.
+// missing value or a value out of range is an error naming the flag. Each takes a value except
+// the switch --sim-ignore-disconnect (which also takes `=true` / `=false`).
 //
 // Defaults (documented in SimUsage()): load 0.5 s, time to first token 100 ms, inter-token
-// latency 20 ms, no jitter, seed 1, 16 tokens per request when the request sets no limit.
+// latency 20 ms, no prompt processing time, no jitter, seed 1, 16 tokens per request when the
+// request sets no limit, a disconnect cancels its request.
 #pragma once
 
 #include <cstdint>
@@ -63,6 +65,14 @@ struct SimOptions {
   double load_seconds = 0.5;
   double ttft_ms = 100;
   double itl_ms = 20;
+  // Prompt tokens processed per second before the first token (0: off, the prompt costs only
+  // ttft_ms). Processed in batches of the engine's -ub/--ubatch-size (vLLM:
+  // --max-num-batched-tokens); see sim/prefill.h.
+  double prefill_tps = 0;
+  // A client that disconnects does not stop its request: the slot keeps working until the
+  // prefill and generation would have finished, as current llama-server does (--sim-ignore-
+  // disconnect). Off: the request stops and frees its slot at once.
+  bool ignore_disconnect = false;
   double jitter = 0;  // fraction; each delay is scaled by a uniform factor in [1-j, 1+j]
   uint64_t seed = 1;
   // Fraction of the planned bytes (the planner's total, with llama.cpp's prompt cache) to hold.

@@ -409,6 +409,8 @@ class VllmFlavor : public Flavor {
     gen.seed =
         call.seed ? Mix64(options_.seed ^ Mix64(*call.seed)) : Mix64(options_.seed + task_id);
     gen.n_prompt_tokens = call.n_prompt_tokens;
+    // Chunked prefill: at most --max-num-batched-tokens prompt tokens per engine step.
+    gen.prefill_batch = model_.plan.max_num_batched_tokens;
     gen.max_tokens = call.max_tokens
                          ? static_cast<uint64_t>(*call.max_tokens)
                          : std::min<uint64_t>(options_.default_max_tokens,

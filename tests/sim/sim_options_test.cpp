@@ -192,6 +192,32 @@ TEST(SimOptionsTest, BadSimValuesAreErrorsNamingTheFlag) {
             std::string::npos);
 }
 
+TEST(SimOptionsTest, PrefillAndDisconnectOptions) {
+  const SimOptions d = Parse({"--flavor", "llama.cpp", "-m", "x.gguf"});
+  EXPECT_DOUBLE_EQ(d.prefill_tps, 0);
+  EXPECT_FALSE(d.ignore_disconnect);
+  EXPECT_EQ(d.llama.settings.ubatch_size, 512);
+
+  const SimOptions o = Parse({"--flavor", "llama.cpp", "-m", "x.gguf", "--sim-prefill-tps", "2500",
+                              "-ub", "64", "--sim-ignore-disconnect", "--sim-ttft-ms", "5"});
+  EXPECT_DOUBLE_EQ(o.prefill_tps, 2500);
+  EXPECT_TRUE(o.ignore_disconnect);
+  EXPECT_EQ(o.llama.settings.ubatch_size, 64);
+  EXPECT_DOUBLE_EQ(o.ttft_ms, 5);  // the switch took no value
+  EXPECT_TRUE(o.ignored_flags.empty());
+
+  EXPECT_EQ(Parse({"--flavor", "llama.cpp", "--ubatch-size=16"}).llama.settings.ubatch_size, 16);
+  EXPECT_TRUE(Parse({"--flavor", "vllm", "m", "--sim-ignore-disconnect=true"}).ignore_disconnect);
+  EXPECT_FALSE(Parse({"--flavor", "vllm", "m", "--sim-ignore-disconnect=false"}).ignore_disconnect);
+  EXPECT_NE(
+      Error({"--flavor", "vllm", "--sim-ignore-disconnect=maybe"}).find("--sim-ignore-disconnect"),
+      std::string::npos);
+  EXPECT_NE(Error({"--flavor", "vllm", "--sim-prefill-tps", "-5"}).find("--sim-prefill-tps"),
+            std::string::npos);
+  EXPECT_NE(SimUsage().find("--sim-prefill-tps"), std::string::npos);
+  EXPECT_NE(SimUsage().find("--sim-ignore-disconnect"), std::string::npos);
+}
+
 TEST(SimOptionsTest, FlavorIsRequiredAndChecked) {
   EXPECT_NE(Error({"-m", "x.gguf"}).find("--flavor is required"), std::string::npos);
   EXPECT_NE(Error({"--flavor", "tgi"}).find("llama.cpp or vllm"), std::string::npos);
