@@ -46,6 +46,9 @@ struct Responder::State {
   }
 
   std::function<void()> on_gone;
+  // Set for a streamed request body (HttpServerOptions::stream_body) until it is read.
+  std::unique_ptr<http::request_parser<http::buffer_body>> body;
+  bool expects_continue = false;
 
   std::shared_ptr<Connection> conn;
   asio::steady_timer gone_timer;
@@ -60,6 +63,61 @@ struct Responder::State {
 };
 
 Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
+
+bool Responder::body_pending() const {
+  return state_->body && !state_->body->is_done();
+}
+
+asio::awaitable<StatusOr<uint64_t>> Responder::ReadBody(
+    const std::function<Status(std::string_view)>& sink, uint64_t limit,
+    std::chrono::milliseconds timeout) {
+  State& s = *state_;
+  auto keep = state_;
+  if (!s.body) co_return Status::InvalidArgument("the request has no streamed body");
+  auto& parser = *s.body;
+  if (s.expects_continue && !s.started) {
+    s.expects_continue = false;
+    static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+    s.conn->stream.expires_after(s.write_timeout);
+    auto [ec, n] = co_await asio::async_write(s.conn->stream, asio::buffer(kContinue), kNoThrow);
+    s.conn->stream.expires_never();
+    if (ec) {
+      s.MarkGone();
+      co_return Status::IoError("the client left before sending the body");
+    }
+  }
+  std::vector<char> buf(64 * 1024);
+  uint64_t total = 0;
+  while (!parser.is_done()) {
+    parser.get().body().data = buf.data();
+    parser.get().body().size = buf.size();
+    s.conn->stream.expires_after(timeout);
+    auto [ec, n] = co_await http::async_read(s.conn->stream, s.conn->buffer, parser, kNoThrow);
+    s.conn->stream.expires_never();
+    if (ec == http::error::need_buffer) ec = {};
+    if (ec) {
+      s.close_after = true;
+      if (ec == beast::error::timeout) {
+        co_return Status::IoError(
+            fmt::format("the client sent nothing for {} ms", timeout.count()));
+      }
+      co_return Status::IoError(fmt::format("reading the request body: {}", ec.message()));
+    }
+    const size_t got = buf.size() - parser.get().body().size;
+    total += got;
+    if (total > limit) {
+      s.close_after = true;
+      co_return Status::OutOfRange(fmt::format("request body larger than {} bytes", limit));
+    }
+    if (got > 0) {
+      if (Status st = sink(std::string_view(buf.data(), got)); !st.ok()) {
+        s.close_after = true;
+        co_return st;
+      }
+    }
+  }
+  co_return total;
+}
 
 bool Responder::client_gone() const {
   return state_->gone;
@@ -77,7 +135,8 @@ unsigned Responder::request_version() const {
   return state_->version;
 }
 bool Responder::keep_alive() const {
-  return state_->keep_alive && !state_->close_after;
+  // A streamed body left unread means the connection's next bytes are not a request.
+  return state_->keep_alive && !state_->close_after && !body_pending();
 }
 
 asio::awaitable<bool> Responder::Send(HttpResponse response) {
@@ -221,6 +280,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     conn.stream.expires_after(options.write_timeout);
     auto [ec, n] = co_await http::async_write(conn.stream, response, kNoThrow);
     if (ec) co_return;
+    co_await Linger(conn);
+  }
+
+  static asio::awaitable<void> Linger(Connection& conn) {
     // Lingering close: the client may still be sending the request we refused. Closing with
     // unread bytes would reset the connection and could destroy our answer before the client
     // reads it, so read and drop what is in flight for a moment first.
@@ -240,13 +303,25 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     for (;;) {
       http::request_parser<http::string_body> parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
+      // Beast checks Content-Length against the body limit while it reads the header, before
+      // we know whether this body is one the handler streams; the limit is set once it is known.
+      parser.body_limit(boost::none);
       // The idle timeout covers the wait for a request's first byte; once it starts, the whole
       // request must arrive within the header timeout.
       conn->stream.expires_after(first ? options.header_timeout : options.idle_timeout);
       first = false;
       auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, parser, kNoThrow);
-      if (!ec && !parser.is_done()) {
+      std::unique_ptr<http::request_parser<http::buffer_body>> streamed;
+      if (!ec && !parser.is_done() && options.stream_body && options.stream_body(parser.get())) {
+        streamed = std::make_unique<http::request_parser<http::buffer_body>>(std::move(parser));
+        streamed->body_limit(boost::none);
+      } else if (!ec && !parser.is_done()) {
+        if (parser.content_length() && *parser.content_length() > options.max_body_bytes) {
+          ec = http::error::body_limit;
+        }
+        parser.body_limit(options.max_body_bytes);
+      }
+      if (!ec && !streamed && !parser.is_done()) {
         conn->stream.expires_after(options.header_timeout);
         std::tie(ec, n) = co_await http::async_read(conn->stream, conn->buffer, parser, kNoThrow);
       }
@@ -268,9 +343,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         break;
       }
       conn->stream.expires_never();
-      HttpRequest request = parser.release();
+      HttpRequest request;
+      if (streamed) {
+        request.base() = streamed->get().base();
+      } else {
+        request = parser.release();
+      }
       auto state = std::make_shared<Responder::State>(conn, request.version(), request.keep_alive(),
                                                       options.write_timeout);
+      if (streamed) {
+        state->expects_continue = beast::iequals(request[http::field::expect], "100-continue");
+        state->body = std::move(streamed);
+      }
       Responder responder(state);
       asio::co_spawn(conn->stream.get_executor(), Watch(state), asio::detached);
       std::string failure;
@@ -289,6 +373,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       state->watching = false;
       beast::error_code ignored;
       conn->stream.socket().cancel(ignored);
+      if (state->body && !state->body->is_done()) {
+        // Answered without reading the whole body (a refusal): the connection cannot carry
+        // another request, and closing with unread bytes could reset our answer away.
+        if (responder.finished() && !responder.client_gone()) co_await Linger(*conn);
+        break;
+      }
       if (!responder.finished() && !responder.client_gone()) {
         // A handler that sent nothing, or stopped mid-stream: never leave the client hanging.
         if (!responder.started()) {

@@ -47,6 +47,11 @@ struct HttpServerOptions {
   std::chrono::milliseconds idle_timeout{120'000};
   // A write (one response, one chunk) must complete within this, or the client is dropped.
   std::chrono::milliseconds write_timeout{120'000};
+  // Requests whose body the handler reads itself, piece by piece (uploads far larger than
+  // memory). For these the server reads only the header, `max_body_bytes` does not apply, and
+  // the handler calls Responder::ReadBody (or answers without reading it; the connection is
+  // then closed). Null: every body is read whole before the handler runs.
+  std::function<bool(const HttpRequest& header)> stream_body;
 };
 
 class Responder {
@@ -80,6 +85,16 @@ class Responder {
   // already left). Replaces an earlier callback; an empty `fn` removes it. Cheaper than a
   // coroutine racing WaitGone() when something must merely be cancelled.
   void OnGone(std::function<void()> fn);
+
+  // The body of a request the server was told to stream (HttpServerOptions::stream_body),
+  // piece by piece into `sink`; answers `100 Continue` first when the client waits for it.
+  // Fails with OutOfRange once more than `limit` bytes arrive (nothing more is read), IoError
+  // when the client stops sending for `timeout` or leaves, or the sink's own error. Returns the
+  // body's size. REQUIRES: body_pending().
+  asio::awaitable<StatusOr<uint64_t>> ReadBody(const std::function<Status(std::string_view)>& sink,
+                                               uint64_t limit, std::chrono::milliseconds timeout);
+  // Whether the request has a streamed body that has not been read to its end.
+  bool body_pending() const;
 
   bool client_gone() const;
   bool started() const;   // headers sent
