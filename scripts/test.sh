@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs missing Debian packages, builds, runs the unit and integration tests
-# with CTest, then fuzzes the GGUF reader for a bounded time (CORTEX_FUZZ_SECONDS, default 60).
+# with CTest, then fuzzes the GGUF reader (CORTEX_FUZZ_SECONDS, default 60) and the archive
+# reader and packer (CORTEX_ARCHIVE_FUZZ_SECONDS, default 30) for a bounded time.
 #
 # Opt-in: with CORTEX_LLAMA_SERVER=/path/to/llama-server the planner is also checked against a
 # real llama-server (tests/integration/llama_server_memory_test.cpp); without it those tests
@@ -16,4 +17,5 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
 cmake --build build -j "${jobs}"
 ctest --test-dir build --output-on-failure -j "${jobs}" --timeout 600
 scripts/fuzz.sh "${CORTEX_FUZZ_SECONDS:-60}" gguf
+scripts/fuzz.sh "${CORTEX_ARCHIVE_FUZZ_SECONDS:-30}" archive
 echo "test.sh: all tests passed"

@@ -19,11 +19,7 @@ namespace {
 
 namespace json = boost::json;
 
-struct Endpoint {
-  std::string host = "127.0.0.1";
-  uint16_t port = 4000;
-  std::string admin_key;
-};
+using Endpoint = GatewayEndpoint;
 
 StatusOr<Endpoint> SplitHostPort(std::string_view text, std::string_view what) {
   if (text.rfind("http://", 0) == 0) text.remove_prefix(7);
@@ -43,7 +39,9 @@ StatusOr<Endpoint> SplitHostPort(std::string_view text, std::string_view what) {
   return e;
 }
 
-StatusOr<Endpoint> Resolve(const AdminTarget& target) {
+}  // namespace
+
+StatusOr<GatewayEndpoint> ResolveGateway(const AdminTarget& target) {
   Endpoint e;
   const std::string path = ConfigPathOrDemo(target.config_path);
   if (!path.empty()) {
@@ -53,6 +51,7 @@ StatusOr<Endpoint> Resolve(const AdminTarget& target) {
     if (!hp.ok()) return hp.status();
     e = *hp;
     e.admin_key = config->gateway.admin_key;
+    if (!config->gateway.api_keys.empty()) e.api_key = config->gateway.api_keys.front();
   } else if (const char* key = std::getenv("CORTEX_ADMIN_KEY"); key != nullptr) {
     e.admin_key = key;  // the demo's gateway: 127.0.0.1:4000
   }
@@ -61,6 +60,9 @@ StatusOr<Endpoint> Resolve(const AdminTarget& target) {
     if (!hp.ok()) return hp.status();
     e.host = hp->host;
     e.port = hp->port;
+  }
+  if (e.api_key.empty()) {
+    if (const char* key = std::getenv("CORTEX_API_KEY"); key != nullptr) e.api_key = key;
   }
   return e;
 }
@@ -71,11 +73,13 @@ void AddTarget(CLI::App& app, AdminTarget& target) {
   app.add_option("--url", target.url, "the gateway, http://HOST:PORT (overrides the config)");
 }
 
+namespace {
+
 // One admin request; prints the error and returns nullopt when it fails.
 std::optional<net::BlockingHttpResult> Call(const AdminTarget& target, const std::string& method,
                                             const std::string& path, const std::string& body,
                                             std::chrono::milliseconds timeout) {
-  auto ep = Resolve(target);
+  auto ep = ResolveGateway(target);
   if (!ep.ok()) {
     std::fprintf(stderr, "%s\n", ep.status().message().c_str());
     return std::nullopt;

@@ -7,7 +7,10 @@
 // $CORTEX_ADMIN_KEY.
 #pragma once
 
+#include <cstdint>
 #include <string>
+
+#include "util/status.h"
 
 namespace CLI {
 class App;
@@ -19,6 +22,19 @@ struct AdminTarget {
   std::string config_path;
   std::string url;  // http://HOST:PORT, overrides the config
 };
+
+// The gateway of the running `cortex up` and the keys to call it with: the admin key from the
+// config or $CORTEX_ADMIN_KEY, the client key (for /v1) from the config's first api key or
+// $CORTEX_API_KEY.
+struct GatewayEndpoint {
+  std::string host = "127.0.0.1";
+  uint16_t port = 4000;
+  std::string admin_key;
+  std::string api_key;
+};
+StatusOr<GatewayEndpoint> ResolveGateway(const AdminTarget& target);
+// -c/--config and --url.
+void AddTarget(CLI::App& app, AdminTarget& target);
 
 struct StatusOptions {
   AdminTarget target;

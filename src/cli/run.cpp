@@ -8,6 +8,7 @@
 
 #include "cli/admin_commands.h"
 #include "cli/compose_command.h"
+#include "cli/ingest_commands.h"
 #include "cli/plan_command.h"
 #include "cli/sim_command.h"
 #include "cli/up_command.h"
@@ -57,6 +58,17 @@ int Run(int argc, char** argv) {
       app.add_subcommand("logs", "An engine's last output lines, from the running cortex up");
   AddLogsOptions(*logs, logs_options);
 
+  PackCommandOptions pack_options;
+  CLI::App* pack = app.add_subcommand(
+      "pack", "A source tree or archive as one prompt text (like repomix), with its tokens");
+  AddPackOptions(*pack, pack_options);
+  IngestCommandOptions ingest_options;
+  CLI::App* ingest = app.add_subcommand(
+      "ingest", "Upload a tree or archive to the running cortex up for a deep analysis");
+  AddIngestOptions(*ingest, ingest_options);
+  JobsCommandOptions jobs_options;
+  CLI::App* jobs = AddJobsCommand(app, jobs_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -69,6 +81,9 @@ int Run(int argc, char** argv) {
   if (status->parsed()) return RunStatus(status_options);
   if (burst->parsed()) return RunBurst(burst_options);
   if (logs->parsed()) return RunLogs(logs_options);
+  if (pack->parsed()) return RunPack(pack_options);
+  if (ingest->parsed()) return RunIngest(ingest_options);
+  if (jobs->parsed()) return RunJobs(jobs_options);
   return 2;
 }
 

@@ -14,6 +14,9 @@
 #include "cli/demo_config.h"
 #include "config/config_loader.h"
 #include "gateway/gateway.h"
+#include "ingest/ingest_service.h"
+#include "ingest/lane_targets.h"
+#include "model/model_resolver.h"
 #include "supervise/supervisor.h"
 
 namespace cortex::cli {
@@ -27,6 +30,25 @@ std::string EnvName(const std::string& lane) {
                : '_';
   }
   return out;
+}
+
+// The ingest service: its jobs live under ingest.dir (default <state dir>/ingest).
+StatusOr<std::unique_ptr<ingest::IngestService>> OpenIngest(const Config& config,
+                                                            const std::string& state_dir,
+                                                            bool supervised) {
+  ingest::RunnerEnv env;
+  env.config = config;
+  env.dir = config.ingest.dir.empty() ? state_dir + "/ingest" : config.ingest.dir;
+  env.lanes = ingest::LaneTargets(config, ResolveEngineModels(config));
+  std::string host = config.gateway.listen.substr(0, config.gateway.listen.rfind(':'));
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  if (host == "::" || host == "[::]") host = "::1";
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  env.gateway_host = host;
+  if (!config.gateway.api_keys.empty()) env.api_key = config.gateway.api_keys.front();
+  env.admin_key = config.gateway.admin_key;
+  env.supervised = supervised;
+  return ingest::IngestService::Open(std::move(env));
 }
 
 }  // namespace
@@ -84,6 +106,16 @@ int RunUp(const UpOptions& options) {
   }
   gateway::Gateway gateway(io, *config);
   if (supervisor) gateway.SetResidency(supervisor.get());
+  auto ingest = OpenIngest(*config, state_dir, supervisor != nullptr);
+  if (!ingest.ok()) {
+    std::fprintf(stderr, "cortex up: ingest: %s\n", ingest.status().message().c_str());
+    if (supervisor) {
+      supervisor->Shutdown([&] { io.stop(); });
+      io.run();
+    }
+    return 2;
+  }
+  gateway.SetIngest(ingest->get());
   if (Status s = gateway.Start(); !s.ok()) {
     std::fprintf(stderr, "cortex up: %s\n", s.message().c_str());
     if (supervisor) {
@@ -96,6 +128,7 @@ int RunUp(const UpOptions& options) {
   std::fprintf(stderr, "cortex up: gateway listening on http://%s:%u (%zu lanes, %zu engines)\n",
                listen.substr(0, listen.rfind(':')).c_str(), gateway.port(), config->lanes.size(),
                config->engines.size());
+  (*ingest)->StartRunner(gateway.port());
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
   bool stopping = false;
   std::function<void(const boost::system::error_code&, int)> on_signal =
@@ -109,6 +142,8 @@ int RunUp(const UpOptions& options) {
         }
         stopping = true;
         std::fprintf(stderr, "cortex up: signal %d, stopping\n", signal);
+        // The job in progress stops where it is and resumes at the next start.
+        (*ingest)->RequestStopRunner();
         signals.async_wait(on_signal);
         if (supervisor) {
           // Engines get SIGTERM, then SIGKILL after stop_timeout. The gateway keeps answering
@@ -123,6 +158,8 @@ int RunUp(const UpOptions& options) {
       };
   signals.async_wait(on_signal);
   io.run();
+  (*ingest)->StopRunner();
+  gateway.SetIngest(nullptr);
   gateway.SetResidency(nullptr);
   return 0;
 }
@@ -152,6 +189,7 @@ int RunEnv(const EnvOptions& options) {
     std::printf("export ARGOS_LANE_%s_HEALTH_URL=%s/lanes/%s/health\n", name.c_str(), base.c_str(),
                 lane.name.c_str());
   }
+  std::printf("export ARGOS_INGEST_URL=%s/v1/ingest\n", base.c_str());
   if (!config->gateway.api_keys.empty()) {
     std::printf("export ARGOS_LLM_API_KEY=%s\n", config->gateway.api_keys.front().c_str());
   }

@@ -300,6 +300,10 @@ void Gateway::SetResidency(ResidencyPort* port) {
   impl_->residency = port;
 }
 
+void Gateway::SetIngest(IngestPort* port) {
+  impl_->ingest = port;
+}
+
 Status Gateway::Impl::Start() {
   const auto [host, port] = SplitListen(config.gateway.listen);
   net::HttpServerOptions options;
@@ -307,6 +311,7 @@ Status Gateway::Impl::Start() {
   options.max_header_bytes = config.gateway.max_header_bytes;
   options.header_timeout = Millis(config.gateway.header_timeout_s);
   options.idle_timeout = Millis(config.gateway.idle_timeout_s);
+  if (ingest != nullptr) options.stream_body = IsIngestUpload;
   std::weak_ptr<Impl> weak = shared_from_this();
   server = std::make_unique<net::HttpServer>(
       io, options,
@@ -453,6 +458,17 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
       co_await res.Send(std::move(response_3));
       co_return;
     }
+  }
+  if (path == "/v1/ingest" || path.rfind("/v1/ingest/", 0) == 0) {
+    if (ingest == nullptr) {
+      net::HttpResponse r =
+          ErrorResponse(http::status::not_found, "ingest is not enabled on this gateway",
+                        "not_found_error", "ingest_disabled");
+      co_await res.Send(std::move(r));
+      co_return;
+    }
+    co_await ingest->HandleIngest(req, res);
+    co_return;
   }
   if (get && (path == "/v1/models" || path == "/models")) {
     json::array data;

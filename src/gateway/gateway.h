@@ -31,6 +31,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "gateway/ingest_port.h"
 #include "gateway/residency_port.h"
 #include "util/status.h"
 
@@ -46,6 +47,8 @@ class Gateway {
   // Engines owned by a supervisor: requests Enter them (load on demand, wait for a restart or
   // a burst), and /admin/... goes to it. Call before Start; `port` must outlive the gateway.
   void SetResidency(ResidencyPort* port);
+  // The /v1/ingest routes. Call before Start; `port` must outlive the gateway.
+  void SetIngest(IngestPort* port);
   // Listens on gateway.listen (port 0: any free port) and starts probing engines.
   Status Start();
   // Stops listening, probing, and closes client connections.

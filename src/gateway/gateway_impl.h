@@ -87,6 +87,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   bool stopped = false;
   int handling = 0;  // requests inside Handle now
   ResidencyPort* residency = nullptr;
+  IngestPort* ingest = nullptr;
 };
 
 // A JSON response with the gateway's headers.

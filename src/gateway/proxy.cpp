@@ -143,6 +143,23 @@ asio::awaitable<std::optional<uint64_t>> Gateway::Impl::CountTokens(int engine,
 asio::awaitable<bool> Gateway::Impl::EnterEngine(const LaneEntry& l, const EngineEntry& e,
                                                  Clock::time_point enter_deadline,
                                                  net::Responder& res) {
+  // An engine paused for an ingest job's burst comes back when the job ends: say so now, with
+  // the job's remaining time, instead of holding the client for load_wait.
+  if (ingest != nullptr && residency->Unavailable(e.name)) {
+    if (const int eta = ingest->BurstRetryAfterSeconds(); eta > 0) {
+      metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
+      metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
+      net::HttpResponse r = ErrorResponse(
+          http::status::service_unavailable,
+          fmt::format("engine {} is paused while an ingest job runs a burst; it should be back in "
+                      "about {} s",
+                      e.name, eta),
+          "service_unavailable_error", "lane_paused");
+      r.set(http::field::retry_after, std::to_string(eta));
+      co_await res.Send(std::move(r));
+      co_return false;
+    }
+  }
   const ResidencyPort::Entry entry = co_await residency->Enter(e.name, enter_deadline, res);
   if (entry.access == ResidencyPort::Access::kClientGone || res.client_gone()) {
     if (entry.access == ResidencyPort::Access::kReady) residency->Leave(e.name);
