@@ -34,3 +34,11 @@ echo "JSON: ${build}/bench.json"
 # Burst switch orchestration: POST /admin/burst?wait=1 on and off, timed against the simulated
 # engines' own load time (bench/burst_switch.cpp).
 "${build}/bench/cortex_burst_bench" "${build}/src/cortex" --switches 10 --load 0.5
+
+# `cortex pack` against repomix (pinned in bench/pack/package-lock.json) on a generated 2,500-file,
+# 40 MB tree: wall time, peak RSS, bytes out (bench/pack_vs_repomix.sh).
+if command -v npm >/dev/null; then
+  "${root}/bench/pack_vs_repomix.sh" "${build}/src/cortex"
+else
+  echo "skipping cortex pack vs repomix: npm not found (it installs repomix from bench/pack/package-lock.json)"
+fi
