@@ -27,6 +27,7 @@ StatusOr<StreamingPostResult> StreamingPost(const std::string& host, uint16_t po
   StatusOr<StreamingPostResult> outcome = Status::IoError("not run");
   std::shared_ptr<net::HttpConnection> conn;
   bool finished = false;
+  bool stopped_by_watch = false;  // then the call's own outcome (a failed read) is not reported
 
   auto call = [&]() -> asio::awaitable<void> {
     auto connected = co_await net::HttpConnection::Connect(io.get_executor(), host, port, 10s);
@@ -81,6 +82,10 @@ StatusOr<StreamingPostResult> StreamingPost(const std::string& host, uint16_t po
       timer.expires_after(200ms);
       co_await timer.async_wait(asio::use_awaitable);
       if (!finished && should_stop && should_stop()) {
+        // Closing the socket ends a read that is waiting for bytes at once; cancellation of
+        // the racing coroutine alone waits for that read to complete.
+        stopped_by_watch = true;
+        if (conn) conn->Abort();
         StreamingPostResult r;
         r.stopped = true;
         outcome = std::move(r);
@@ -98,6 +103,11 @@ StatusOr<StreamingPostResult> StreamingPost(const std::string& host, uint16_t po
       asio::detached);
   io.run();
   if (conn) conn->Close();
+  if (stopped_by_watch) {
+    StreamingPostResult r;
+    r.stopped = true;
+    return r;
+  }
   return outcome;
 }
 

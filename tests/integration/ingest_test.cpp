@@ -432,5 +432,29 @@ TEST(IngestTest, CancelStopsAJobWhilePrefillingAndFreesTheEngine) {
   EXPECT_FALSE(fs::exists(d.dir().File("ingest/jobs/" + id)));
 }
 
+TEST(IngestTest, CancelRestartsAnEngineThatKeepsProcessingAfterTheDisconnect) {
+  // Like llama-server today (research E §3.6): closing the connection does not stop the slot.
+  IngestDeployment d(", sim-prefill-tps: 2000, ubatch-size: 512, sim-ignore-disconnect: true");
+  ASSERT_NO_FATAL_FAILURE(d.Up());
+  const std::string id = d.Submit(SourceTreeZip(d.dir()), "?strategy=split");
+  ASSERT_TRUE(WaitFor([&] { return d.Status(id) == "prefilling"; }, 120s)) << d.Log();
+  EXPECT_EQ(Http(d.port(), "POST", "/v1/ingest/" + id + "/cancel").status, 200);
+  ASSERT_TRUE(d.WaitTerminal(id, 60s)) << json::serialize(d.Job(id));
+  EXPECT_EQ(d.Status(id), "cancelled");
+  bool restarted = false;
+  for (const auto& [type, data] : d.Events(id)) {
+    if (type == "log" &&
+        std::string(data.at("message").as_string()).find("restarted it") != std::string::npos) {
+      restarted = true;
+    }
+  }
+  EXPECT_TRUE(restarted);
+  // The lane serves again without waiting out the abandoned prefill.
+  auto chat = Http(
+      d.port(), "POST", "/v1/chat/completions",
+      R"({"model":"reader","messages":[{"role":"user","content":"hi"}],"max_tokens":2})", {}, 60s);
+  EXPECT_EQ(chat.status, 200) << chat.body;
+}
+
 }  // namespace
 }  // namespace cortex::testing
