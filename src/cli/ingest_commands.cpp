@@ -287,19 +287,6 @@ std::string ContentTypeFor(const std::string& path) {
   return "application/octet-stream";
 }
 
-std::string ErrorText(const std::string& body) {
-  json::error_code ec;
-  const json::value v = json::parse(body, ec);
-  if (!ec && v.is_object()) {
-    if (const auto* e = v.as_object().if_contains("error"); e && e->is_object()) {
-      if (const auto* m = e->as_object().if_contains("message"); m && m->is_string()) {
-        return std::string(m->as_string());
-      }
-    }
-  }
-  return body.substr(0, 400);
-}
-
 StatusOr<net::BlockingHttpResult> Request(const GatewayEndpoint& ep, const std::string& method,
                                           const std::string& target) {
   net::BlockingHttpRequest req;
@@ -417,7 +404,7 @@ int Follow(const GatewayEndpoint& ep, const std::string& id, bool tty) {
       break;
     }
     if (res.ok() && res->status != 200) {
-      std::fprintf(stderr, "cortex ingest: %s\n", ErrorText(res->body).c_str());
+      std::fprintf(stderr, "cortex ingest: %s\n", net::OpenAiErrorMessage(res->body).c_str());
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));  // cortex up restarting: reconnect
@@ -426,8 +413,9 @@ int Follow(const GatewayEndpoint& ep, const std::string& id, bool tty) {
   if (last_status == "completed") {
     auto r = Request(ep, "GET", fmt::format("/v1/ingest/{}/result", id));
     if (!r.ok() || r->status != 200) {
-      std::fprintf(stderr, "cortex ingest: %s\n",
-                   r.ok() ? ErrorText(r->body).c_str() : r.status().message().c_str());
+      std::fprintf(
+          stderr, "cortex ingest: %s\n",
+          r.ok() ? net::OpenAiErrorMessage(r->body).c_str() : r.status().message().c_str());
       return 1;
     }
     json::error_code ec;
@@ -513,7 +501,8 @@ int RunIngest(const IngestCommandOptions& o) {
     return 1;
   }
   if (res->status != 202) {
-    std::fprintf(stderr, "cortex ingest: %d %s\n", res->status, ErrorText(res->body).c_str());
+    std::fprintf(stderr, "cortex ingest: %d %s\n", res->status,
+                 net::OpenAiErrorMessage(res->body).c_str());
     return 1;
   }
   json::error_code jec;
@@ -568,7 +557,7 @@ int RunJobs(const JobsCommandOptions& o) {
     return 1;
   }
   if (res->status != 200) {
-    std::fprintf(stderr, "cortex jobs: %s\n", ErrorText(res->body).c_str());
+    std::fprintf(stderr, "cortex jobs: %s\n", net::OpenAiErrorMessage(res->body).c_str());
     return 1;
   }
   if (o.json) {

@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "util/bytes.h"
+#include "util/xml_escape.h"
 
 namespace cortex::cli {
 namespace {
@@ -24,29 +25,6 @@ constexpr Part kCompute{"compute + output", "#b07aa1"};
 constexpr Part kOverhead{"overhead", "#9c755f"};
 constexpr Part kReserve{"reserves", "#bab0ac"};
 constexpr Part kFree{"free", "#a0cbe8"};
-
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string Gib(uint64_t b) {
   return fmt::format("{:.1f} GiB", static_cast<double>(b) / kGiB);
@@ -86,7 +64,7 @@ std::string RenderPlanSvg(const std::vector<DeploymentPlan>& plans, const std::s
   svg += fmt::format(
       "<rect width=\"100%\" height=\"100%\" fill=\"#ffffff\"/>\n"
       "<text x=\"{}\" y=\"28\" font-size=\"18\" font-weight=\"bold\">{}</text>\n",
-      kLeft, Escape(title));
+      kLeft, XmlEscape(title));
 
   // Axis: GiB ticks.
   const uint64_t step = scale_bytes > 256 * kGiB ? 64 * kGiB : 16 * kGiB;
@@ -109,13 +87,13 @@ std::string RenderPlanSvg(const std::vector<DeploymentPlan>& plans, const std::s
         svg += fmt::format(
             "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.0f}\" height=\"{:.2f}\" "
             "fill=\"{}\" stroke=\"#ffffff\" stroke-width=\"0.5\"><title>{}</title></rect>\n",
-            x, y, kBarWidth, h, fill, Escape(tooltip));
+            x, y, kBarWidth, h, fill, XmlEscape(tooltip));
       }
       return h;
     };
     auto label = [&](double y_mid, const std::string& text, const char* color) {
       svg += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"{}\">{}</text>\n",
-                         x + kBarWidth + 8, y_mid + 4, color, Escape(text));
+                         x + kBarWidth + 8, y_mid + 4, color, XmlEscape(text));
     };
 
     const double reserve_h = block(p.machine.reserved_bytes, kReserve.color,
@@ -169,7 +147,7 @@ std::string RenderPlanSvg(const std::vector<DeploymentPlan>& plans, const std::s
     svg += fmt::format(
         "<text x=\"{:.1f}\" y=\"{:.1f}\" font-size=\"15\" font-weight=\"bold\">"
         "profile {}: {}</text>\n",
-        x, kTop - 14 + 0.0, Escape(p.profile), p.fits ? "fits" : "does not fit");
+        x, kTop - 14 + 0.0, XmlEscape(p.profile), p.fits ? "fits" : "does not fit");
   }
 
   // Legend.

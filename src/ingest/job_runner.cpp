@@ -147,19 +147,6 @@ json::object ProgressObject(std::string_view stage, uint64_t done, uint64_t tota
   return p;
 }
 
-std::string ErrorMessageOf(std::string_view body) {
-  json::error_code ec;
-  const json::value v = json::parse(body, ec);
-  if (!ec && v.is_object()) {
-    if (const auto* e = v.as_object().if_contains("error"); e && e->is_object()) {
-      if (const auto* m = e->as_object().if_contains("message"); m && m->is_string()) {
-        return std::string(m->as_string());
-      }
-    }
-  }
-  return std::string(body.substr(0, 500));
-}
-
 }  // namespace
 
 // One job while the runner works on it.
@@ -636,7 +623,7 @@ JobRunner::Step JobRunner::BurstStage(Job& job) {
     req.timeout = std::chrono::milliseconds(900'000);
     auto res = net::BlockingHttp(env_.gateway_host, env_.gateway_port, req);
     if (res.ok() && res->status == 200) break;
-    const std::string why = res.ok() ? ErrorMessageOf(res->body) : res.status().message();
+    const std::string why = res.ok() ? net::OpenAiErrorMessage(res->body) : res.status().message();
     if (res.ok() && res->status == 409 && why.find("already") != std::string::npos) break;
     // Refusals that waiting cannot change (the burst does not fit the pool, no such engine or
     // profile) fail the job now; a supervisor still switching or restarting is waited for.
@@ -676,13 +663,14 @@ void JobRunner::EndBurst(Job& job) {
     const bool ok = res.ok() && res->status == 200;
     (void)store_->AppendEvent(
         job.rec.id, "burst",
-        json::serialize(json::object{{"on", false},
-                                     {"engine", burst_engine_},
-                                     {"ok", ok},
-                                     {"message", ok ? "burst off"
-                                                    : "burst could not be turned off: " +
-                                                          (res.ok() ? ErrorMessageOf(res->body)
-                                                                    : res.status().message())}}));
+        json::serialize(json::object{
+            {"on", false},
+            {"engine", burst_engine_},
+            {"ok", ok},
+            {"message",
+             ok ? "burst off"
+                : "burst could not be turned off: " +
+                      (res.ok() ? net::OpenAiErrorMessage(res->body) : res.status().message())}}));
   }
   burst_engine_.clear();
 }
@@ -748,7 +736,7 @@ JobRunner::CallOutcome JobRunner::Call(Job& job, const std::string& user_text, u
         if (ec || !v.is_object()) continue;
         const json::object& o = v.as_object();
         if (info.error) {
-          stream_error = ErrorMessageOf(json::serialize(o));
+          stream_error = net::OpenAiErrorMessage(json::serialize(o));
           continue;
         }
         if (const auto* pp = o.if_contains("prompt_progress"); pp && pp->is_object()) {
@@ -819,7 +807,7 @@ JobRunner::CallOutcome JobRunner::Call(Job& job, const std::string& user_text, u
       failure = stream_error.empty() ? "the engine's stream ended before [DONE]" : stream_error;
       retry = true;
     } else {
-      failure = fmt::format("{} {}", res->status, ErrorMessageOf(res->body));
+      failure = fmt::format("{} {}", res->status, net::OpenAiErrorMessage(res->body));
       retry = res->status == 503 || res->status == 429 || res->status == 502 || res->status == 504;
       if (res->status == 400 && failure.find("context") != std::string::npos) {
         Finish(job, "failed", "context_exceeded", "the engine refused the prompt: " + failure);

@@ -197,6 +197,24 @@ std::vector<JobRecord> ReadJobs(Statement* stmt) {
   return jobs;
 }
 
+// The job's columns as ?1..?14, in the order the INSERT and the UPDATE both name them.
+void BindJobColumns(Statement& stmt, const JobRecord& job) {
+  stmt.Bind(1, job.id);
+  stmt.Bind(2, job.status);
+  stmt.Bind(3, job.created_at);
+  stmt.Bind(4, job.started_at);
+  stmt.Bind(5, job.completed_at);
+  stmt.Bind(6, job.lane);
+  stmt.Bind(7, job.request_json);
+  stmt.Bind(8, job.state_json);
+  stmt.Bind(9, job.error_code);
+  stmt.Bind(10, job.error_message);
+  stmt.Bind(11, job.result_text);
+  stmt.Bind(12, job.usage_json);
+  stmt.Bind(13, static_cast<int64_t>(job.attempts));
+  stmt.Bind(14, static_cast<int64_t>(job.cancel_requested ? 1 : 0));
+}
+
 bool JobExists(sqlite3* db, const std::string& id) {
   Statement stmt(db, "SELECT 1 FROM jobs WHERE id = ?1");
   stmt.Bind(1, id);
@@ -319,20 +337,7 @@ StatusOr<int64_t> JobStore::CreateJob(const JobRecord& job, const std::string& e
                  "request_json, state_json, error_code, error_message, result_text, usage_json, "
                  "attempts, cancel_requested) "
                  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
-  stmt.Bind(1, job.id);
-  stmt.Bind(2, job.status);
-  stmt.Bind(3, job.created_at);
-  stmt.Bind(4, job.started_at);
-  stmt.Bind(5, job.completed_at);
-  stmt.Bind(6, job.lane);
-  stmt.Bind(7, job.request_json);
-  stmt.Bind(8, job.state_json);
-  stmt.Bind(9, job.error_code);
-  stmt.Bind(10, job.error_message);
-  stmt.Bind(11, job.result_text);
-  stmt.Bind(12, job.usage_json);
-  stmt.Bind(13, static_cast<int64_t>(job.attempts));
-  stmt.Bind(14, static_cast<int64_t>(job.cancel_requested ? 1 : 0));
+  BindJobColumns(stmt, job);
   s = stmt.Run("insert job " + job.id);
   if (!s.ok()) return s;
   StatusOr<int64_t> seq = InsertEvent(db_, job.id, "status", event_data);
@@ -387,20 +392,7 @@ StatusOr<int64_t> JobStore::UpdateJob(const JobRecord& job, const std::string& e
                  "completed_at = ?5, lane = ?6, request_json = ?7, state_json = ?8, "
                  "error_code = ?9, error_message = ?10, result_text = ?11, usage_json = ?12, "
                  "attempts = ?13, cancel_requested = ?14 WHERE id = ?1");
-  stmt.Bind(1, job.id);
-  stmt.Bind(2, job.status);
-  stmt.Bind(3, job.created_at);
-  stmt.Bind(4, job.started_at);
-  stmt.Bind(5, job.completed_at);
-  stmt.Bind(6, job.lane);
-  stmt.Bind(7, job.request_json);
-  stmt.Bind(8, job.state_json);
-  stmt.Bind(9, job.error_code);
-  stmt.Bind(10, job.error_message);
-  stmt.Bind(11, job.result_text);
-  stmt.Bind(12, job.usage_json);
-  stmt.Bind(13, static_cast<int64_t>(job.attempts));
-  stmt.Bind(14, static_cast<int64_t>(job.cancel_requested ? 1 : 0));
+  BindJobColumns(stmt, job);
   s = stmt.Run("update job " + job.id);
   if (!s.ok()) return s;
   if (sqlite3_changes(db_) == 0) return Status::NotFound("job " + job.id + " not found");

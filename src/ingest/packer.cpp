@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "ingest/ignore_rules.h"
+#include "util/xml_escape.h"
 
 namespace cortex::ingest {
 namespace {
@@ -42,30 +43,6 @@ std::string_view DirName(std::string_view path) {
 std::string_view BaseName(std::string_view path) {
   const size_t slash = path.rfind('/');
   return slash == std::string_view::npos ? path : path.substr(slash + 1);
-}
-
-std::string AttrEscape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 // The tree of `sorted` (PackOrderLess order): a line per directory ("name/") and per file,
@@ -145,7 +122,7 @@ void WriteBlock(OutputFile& out, const std::string& path, std::string_view conte
   f.path = path;
   f.offset = out.pos();
   out.Write("<file path=\"");
-  out.Write(AttrEscape(path));
+  out.Write(XmlEscape(path));
   out.Write("\">\n");
   out.Write(content);
   if (!content.empty() && content.back() != '\n') out.Write("\n");

@@ -483,4 +483,17 @@ std::string OpenAiErrorBody(std::string_view message, std::string_view type,
   return boost::json::serialize(boost::json::object{{"error", std::move(error)}});
 }
 
+std::string OpenAiErrorMessage(std::string_view body) {
+  boost::json::error_code ec;
+  const boost::json::value v = boost::json::parse(body, ec);
+  if (!ec && v.is_object()) {
+    if (const auto* e = v.as_object().if_contains("error"); e && e->is_object()) {
+      if (const auto* m = e->as_object().if_contains("message"); m && m->is_string()) {
+        return std::string(m->as_string());
+      }
+    }
+  }
+  return std::string(body.substr(0, 500));
+}
+
 }  // namespace cortex::net

@@ -138,5 +138,7 @@ class HttpServer {
 // An OpenAI-shaped JSON error body: {"error":{"message","type","param":null,"code"}}.
 std::string OpenAiErrorBody(std::string_view message, std::string_view type,
                             std::string_view code = {});
+// The message of such a body (error.message), or the body's first 500 bytes when it is not one.
+std::string OpenAiErrorMessage(std::string_view body);
 
 }  // namespace cortex::net

@@ -269,3 +269,15 @@ TEST(HttpServerTest, ErrorBodiesAreOpenAiShaped) {
 
 }  // namespace
 }  // namespace cortex::net
+
+namespace cortex::net {
+namespace {
+
+TEST(OpenAiErrorMessageTest, ReadsTheMessageOfAnErrorBodyElseTheBodyItself) {
+  EXPECT_EQ(OpenAiErrorMessage(OpenAiErrorBody("no such lane", "not_found_error")), "no such lane");
+  EXPECT_EQ(OpenAiErrorMessage("upstream said no"), "upstream said no");
+  EXPECT_EQ(OpenAiErrorMessage(std::string(600, 'x')).size(), 500u);
+}
+
+}  // namespace
+}  // namespace cortex::net
