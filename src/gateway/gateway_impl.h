@@ -73,6 +73,14 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   asio::awaitable<bool> EnterEngine(const LaneEntry& l, const EngineEntry& e,
                                     std::chrono::steady_clock::time_point deadline,
                                     net::Responder& res);
+  // Waits (bounded) for a burst this request holds to be on and its engine ready; a streaming
+  // client gets the response started and SSE keep-alive comments meanwhile. False when it did
+  // not come up (the client got the error) or the client left.
+  asio::awaitable<bool> AwaitBurst(const LaneEntry& l, const EngineEntry& e, uint64_t tokens,
+                                   uint64_t burst_ctx, bool stream, net::Responder& res);
+  // Sends an error response, or, once a stream has been started (keep-alives while a burst
+  // came up), writes it as the stream's one error event and ends the stream.
+  asio::awaitable<void> Reply(net::Responder& res, net::HttpResponse response);
 
   asio::io_context& io;
   Config config;

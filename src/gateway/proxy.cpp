@@ -15,6 +15,9 @@ constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kConnectTimeout = 5s;
 constexpr auto kBodyGapTimeout = 600s;  // between pieces of a response (a long prefill)
 constexpr size_t kMaxPooledPerEngine = 64;
+// How often a stream waiting for a burst gets a keep-alive comment (proxies and clients
+// commonly give up on a silent stream after 30-60 s).
+constexpr auto kKeepAliveInterval = 5s;
 
 double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -156,7 +159,7 @@ asio::awaitable<bool> Gateway::Impl::EnterEngine(const LaneEntry& l, const Engin
                       e.name, eta),
           "service_unavailable_error", "lane_paused");
       r.set(http::field::retry_after, std::to_string(eta));
-      co_await res.Send(std::move(r));
+      co_await Reply(res, std::move(r));
       co_return false;
     }
   }
@@ -175,8 +178,66 @@ asio::awaitable<bool> Gateway::Impl::EnterEngine(const LaneEntry& l, const Engin
                       : entry.access == ResidencyPort::Access::kFailed ? "engine_failed"
                                                                        : "lane_loading");
     r.set(http::field::retry_after, std::to_string(entry.retry_after_s));
-    co_await res.Send(std::move(r));
+    co_await Reply(res, std::move(r));
     co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<void> Gateway::Impl::Reply(net::Responder& res, net::HttpResponse response) {
+  if (!res.started()) {
+    co_await res.Send(std::move(response));
+    co_return;
+  }
+  const std::string event = SseData(response.body());
+  if (co_await res.WriteChunk(event)) co_await res.FinishChunked();
+}
+
+asio::awaitable<bool> Gateway::Impl::AwaitBurst(const LaneEntry& l, const EngineEntry& e,
+                                                uint64_t tokens, uint64_t burst_ctx, bool stream,
+                                                net::Responder& res) {
+  if (stream) {
+    http::response_header<> head;
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set("X-Accel-Buffering", "no");
+    head.set(http::field::server, "cortex");
+    const bool started = co_await res.StartChunked(std::move(head), http::status::ok);
+    if (!started) co_return false;
+    const std::string note = fmt::format(
+        ": cortex: the prompt has {} tokens; lane {} holds them only under engine {}'s burst "
+        "profile ({} tokens); waiting for memory\n\n",
+        tokens, l.name, e.name, burst_ctx);
+    const bool written = co_await res.WriteChunk(note);
+    if (!written) co_return false;
+  }
+  const auto deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                         config.supervisor.ready_timeout_s + config.supervisor.drain_timeout_s +
+                         config.supervisor.stop_timeout_s));
+  auto last_note = Clock::now();
+  while (!residency->BurstReady(e.name)) {
+    if (Clock::now() >= deadline || stopped) {
+      metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
+      metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
+      net::HttpResponse r = ErrorResponse(
+          http::status::service_unavailable,
+          fmt::format("engine {}'s burst profile, which lane {} needs for a prompt of {} tokens, "
+                      "did not come up in time; retry later",
+                      e.name, l.name, tokens),
+          "service_unavailable_error", "burst_timeout");
+      r.set(http::field::retry_after, "30");
+      co_await Reply(res, std::move(r));
+      co_return false;
+    }
+    const bool here = co_await res.Sleep(100ms);
+    if (!here) co_return false;
+    if (stream && Clock::now() - last_note >= kKeepAliveInterval) {
+      last_note = Clock::now();
+      const std::string keep_alive = ": cortex: waiting for memory\n\n";
+      const bool written = co_await res.WriteChunk(keep_alive);
+      if (!written) co_return false;
+    }
   }
   co_return true;
 }
@@ -196,7 +257,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
                       ec ? fmt::format("request body is not valid JSON: {}", ec.message())
                          : std::string("request body must be a JSON object"),
                       "invalid_request_error", "invalid_json");
-    co_await res.Send(std::move(response_1));
+    co_await Reply(res, std::move(response_1));
     co_return;
   }
   json::object& obj = body.as_object();
@@ -216,7 +277,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
                           header_lane.empty() ? model : header_lane, names);
     net::HttpResponse response_2 = ErrorResponse(
         http::status::not_found, message, "invalid_request_error", "model_not_found", "model");
-    co_await res.Send(std::move(response_2));
+    co_await Reply(res, std::move(response_2));
     co_return;
   }
   const bool stream = obj.contains("stream") && obj["stream"].is_bool() && obj["stream"].as_bool();
@@ -226,8 +287,22 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
     client_wants_usage = iu && iu->is_bool() && iu->as_bool();
   }
 
-  // Context: a prompt longer than the lane's context goes to its context fallback or is refused
-  // here, with both numbers, instead of by the engine after a queue wait.
+  // A burst this request brought on, let go however the request ends (after Leave below, which
+  // is declared later and so runs first).
+  struct BurstHold {
+    Impl* impl = nullptr;
+    std::string engine;
+    std::string holder;
+    ~BurstHold() {
+      if (impl != nullptr && impl->residency != nullptr) {
+        impl->residency->ReleaseBurst(engine, holder);
+      }
+    }
+  } burst_hold;
+
+  // Context: a prompt longer than the lane's context goes to its context fallback, or to its
+  // engine's burst profile, or is refused here, with both numbers, instead of by the engine
+  // after a queue wait.
   if (endpoint != Endpoint::kEmbeddings) {
     const auto& l = table.lanes()[static_cast<size_t>(lane)];
     const auto ctx = engines[static_cast<size_t>(l.engine)].ctx_per_request;
@@ -239,7 +314,40 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
       if (tokens * 2 >= *ctx) {
         if (auto exact = co_await CountTokens(l.engine, text)) tokens = *exact;
       }
-      if (tokens > *ctx) {
+      // Held only by the engine's burst profile: with `ingest.burst: auto`, the burst comes on
+      // for this request (as for an ingest job) and the request is served, not refused.
+      std::optional<uint64_t> burst_ctx;
+      if (tokens > *ctx && l.fallback_on_context < 0 && residency != nullptr &&
+          engines[static_cast<size_t>(l.engine)].managed && config.ingest.burst != "never") {
+        burst_ctx = residency->BurstContext(table.engines()[static_cast<size_t>(l.engine)].name);
+        if (burst_ctx && tokens > *burst_ctx) burst_ctx.reset();
+      }
+      if (burst_ctx) {
+        const std::string& engine_name = table.engines()[static_cast<size_t>(l.engine)].name;
+        const std::string holder =
+            fmt::format("request {} on lane {} ({} tokens)", next_id++, l.name, tokens);
+        const Status held = residency->HoldBurst(engine_name, holder);
+        if (!held.ok()) {
+          metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
+          metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
+          net::HttpResponse r = ErrorResponse(
+              http::status::service_unavailable,
+              fmt::format("the prompt has {} tokens, which lane {} holds only under engine {}'s "
+                          "burst profile ({} tokens), and the burst cannot start now: {}",
+                          tokens, l.name, engine_name, *burst_ctx, held.message()),
+              "service_unavailable_error", "burst_unavailable");
+          r.set(http::field::retry_after, "30");
+          co_await Reply(res, std::move(r));
+          co_return;
+        }
+        burst_hold.impl = this;
+        burst_hold.engine = engine_name;
+        burst_hold.holder = holder;
+        if (!co_await AwaitBurst(l, table.engines()[static_cast<size_t>(l.engine)], tokens,
+                                 *burst_ctx, stream, res)) {
+          co_return;
+        }
+      } else if (tokens > *ctx) {
         if (l.fallback_on_context >= 0) {
           metrics.Add("cortex_fallbacks_total",
                       {{"lane", l.name},
@@ -254,7 +362,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
                           "shorten it or use a lane with a longer context",
                           tokens, l.name, *ctx),
               "invalid_request_error", "context_length_exceeded", "messages");
-          co_await res.Send(std::move(response_3));
+          co_await Reply(res, std::move(response_3));
           co_return;
         }
       }
@@ -291,7 +399,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
       r.set(http::field::retry_after, loading ? "5" : "10");
       metrics.Add("cortex_request_errors_total", {{"lane", asked.name}, {"type", "unavailable"}});
       metrics.Add("cortex_requests_total", {{"lane", asked.name}, {"code", "503"}});
-      co_await res.Send(std::move(r));
+      co_await Reply(res, std::move(r));
       co_return;
     }
   }
@@ -340,7 +448,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
                     admission.in_flight(serving), admission.queued(serving)),
         "rate_limit_error", "queue_full");
     r.set(http::field::retry_after, "1");
-    co_await res.Send(std::move(r));
+    co_await Reply(res, std::move(r));
     co_return;
   }
   if (decision == AdmissionController::Decision::kQueued) {
@@ -368,7 +476,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
                                     Seconds(Clock::now() - start), l.name),
                         "rate_limit_error", "queue_timeout");
       r.set(http::field::retry_after, "5");
-      co_await res.Send(std::move(r));
+      co_await Reply(res, std::move(r));
       co_return;
     }
   }
@@ -475,7 +583,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
         fmt::format("engine {} of lane {} did not answer: {}", e.name, l.name, failure.message()),
         "server_error", "engine_unreachable");
     r.set(http::field::retry_after, "5");
-    co_await res.Send(std::move(r));
+    co_await Reply(res, std::move(r));
     co_return;
   }
 
@@ -506,7 +614,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
     if (status == 503 || status == 429) r.set(http::field::retry_after, "5");
     watch.End();
     if (err.ok()) Release(l.engine, conn);
-    co_await res.Send(std::move(r));
+    co_await Reply(res, std::move(r));
     co_return;
   }
   rt.health.OnRequest(true, Clock::now());
@@ -522,7 +630,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
           http::status::bad_gateway,
           fmt::format("engine {} failed while answering: {}", e.name, whole.status().message()),
           "server_error", "engine_failed");
-      co_await res.Send(std::move(response_4));
+      co_await Reply(res, std::move(response_4));
       co_return;
     }
     json::error_code jec;
@@ -544,7 +652,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
     watch.End();
     Release(l.engine, conn);
     net::HttpResponse response_5 = JsonResponse(http::status::ok, std::move(*whole));
-    co_await res.Send(std::move(response_5));
+    co_await Reply(res, std::move(response_5));
     co_return;
   }
 
@@ -554,7 +662,10 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   head.set(http::field::cache_control, "no-cache");
   head.set("X-Accel-Buffering", "no");
   head.set(http::field::server, "cortex");
-  if (!co_await res.StartChunked(std::move(head), http::status::ok)) co_return;
+  if (!res.started()) {  // else started while a burst came up
+    const bool started = co_await res.StartChunked(std::move(head), http::status::ok);
+    if (!started) co_return;
+  }
   SseSplitter splitter;
   std::vector<std::string> events;
   std::optional<Clock::time_point> first_token;

@@ -13,9 +13,11 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "net/http_server.h"
+#include "util/status.h"
 
 namespace cortex::gateway {
 
@@ -50,6 +52,15 @@ class ResidencyPort {
                                               net::Responder& res) = 0;
   virtual void Leave(const std::string& engine) = 0;
   virtual void SetEngineListener(EngineListener listener) = 0;
+  // Burst for a request whose prompt only the burst profile's context holds. BurstContext: the
+  // tokens one request may use under the engine's burst profile, or nullopt when it has none.
+  // HoldBurst turns the burst on for `holder` (or joins it) and fails when it cannot (another
+  // engine's burst is on, it does not fit the pool); ReleaseBurst lets go, and the burst goes
+  // off when nobody holds it. BurstReady: on, settled, and the engine ready under it.
+  virtual std::optional<uint64_t> BurstContext(const std::string& engine) const = 0;
+  virtual Status HoldBurst(const std::string& engine, const std::string& holder) = 0;
+  virtual void ReleaseBurst(const std::string& engine, const std::string& holder) = 0;
+  virtual bool BurstReady(const std::string& engine) const = 0;
   // Prometheus text appended to the gateway's /metrics (engine state, planned and actual memory).
   virtual std::string MetricsText() const = 0;
   // /admin/... (the gateway has checked the admin key).

@@ -618,8 +618,8 @@ JobRunner::Step JobRunner::BurstStage(Job& job) {
     req.target = "/admin/burst?wait=1";
     req.headers["Content-Type"] = "application/json";
     if (!env_.admin_key.empty()) req.headers["Authorization"] = "Bearer " + env_.admin_key;
-    req.body =
-        json::serialize(json::object{{"on", true}, {"engine", engine}, {"reason", job.rec.id}});
+    req.body = json::serialize(
+        json::object{{"on", true}, {"engine", engine}, {"reason", "ingest job " + job.rec.id}});
     req.timeout = std::chrono::milliseconds(900'000);
     auto res = net::BlockingHttp(env_.gateway_host, env_.gateway_port, req);
     if (res.ok() && res->status == 200) break;
@@ -656,8 +656,8 @@ void JobRunner::EndBurst(Job& job) {
     req.target = "/admin/burst?wait=1";
     req.headers["Content-Type"] = "application/json";
     if (!env_.admin_key.empty()) req.headers["Authorization"] = "Bearer " + env_.admin_key;
-    req.body = json::serialize(
-        json::object{{"on", false}, {"engine", burst_engine_}, {"reason", job.rec.id}});
+    req.body = json::serialize(json::object{
+        {"on", false}, {"engine", burst_engine_}, {"reason", "ingest job " + job.rec.id}});
     req.timeout = std::chrono::milliseconds(900'000);
     auto res = net::BlockingHttp(env_.gateway_host, env_.gateway_port, req);
     const bool ok = res.ok() && res->status == 200;

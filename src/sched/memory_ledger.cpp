@@ -16,19 +16,20 @@ std::string_view LedgerEventKindName(LedgerEvent::Kind kind) {
 
 MemoryLedger::MemoryLedger(uint64_t pool_bytes) : pool_bytes_(pool_bytes) {}
 
-bool MemoryLedger::Reserve(const std::string& engine, const std::string& profile, uint64_t bytes) {
+bool MemoryLedger::Reserve(const std::string& engine, const std::string& profile, uint64_t bytes,
+                           std::string_view reason) {
   // Written as a subtraction so a huge `bytes` cannot overflow past the check.
   if (holdings_.count(engine) != 0 || bytes > pool_bytes_ - committed_) {
-    Log(LedgerEvent::Kind::kRefuse, engine, profile, bytes);
+    Log(LedgerEvent::Kind::kRefuse, engine, profile, bytes, reason);
     return false;
   }
   holdings_[engine] = Holding{profile, bytes};
   committed_ += bytes;
-  Log(LedgerEvent::Kind::kReserve, engine, profile, bytes);
+  Log(LedgerEvent::Kind::kReserve, engine, profile, bytes, reason);
   return true;
 }
 
-bool MemoryLedger::Resize(const std::string& engine, uint64_t bytes) {
+bool MemoryLedger::Resize(const std::string& engine, uint64_t bytes, std::string_view reason) {
   auto it = holdings_.find(engine);
   if (it == holdings_.end()) return false;
   Holding& held = it->second;
@@ -37,27 +38,27 @@ bool MemoryLedger::Resize(const std::string& engine, uint64_t bytes) {
     uint64_t freed = held.bytes - bytes;
     held.bytes = bytes;
     committed_ -= freed;
-    Log(LedgerEvent::Kind::kRelease, engine, held.profile, freed);
+    Log(LedgerEvent::Kind::kRelease, engine, held.profile, freed, reason);
     return true;
   }
   uint64_t growth = bytes - held.bytes;
   if (growth > pool_bytes_ - committed_) {
-    Log(LedgerEvent::Kind::kRefuse, engine, held.profile, growth);
+    Log(LedgerEvent::Kind::kRefuse, engine, held.profile, growth, reason);
     return false;
   }
   held.bytes = bytes;
   committed_ += growth;
-  Log(LedgerEvent::Kind::kReserve, engine, held.profile, growth);
+  Log(LedgerEvent::Kind::kReserve, engine, held.profile, growth, reason);
   return true;
 }
 
-void MemoryLedger::Release(const std::string& engine) {
+void MemoryLedger::Release(const std::string& engine, std::string_view reason) {
   auto it = holdings_.find(engine);
   if (it == holdings_.end()) return;
   Holding held = it->second;
   holdings_.erase(it);
   committed_ -= held.bytes;
-  Log(LedgerEvent::Kind::kRelease, engine, held.profile, held.bytes);
+  Log(LedgerEvent::Kind::kRelease, engine, held.profile, held.bytes, reason);
 }
 
 std::optional<uint64_t> MemoryLedger::Held(const std::string& engine) const {
@@ -73,8 +74,9 @@ std::optional<std::string> MemoryLedger::HeldProfile(const std::string& engine) 
 }
 
 void MemoryLedger::Log(LedgerEvent::Kind kind, const std::string& engine,
-                       const std::string& profile, uint64_t bytes) {
-  events_.push_back(LedgerEvent{next_seq_++, kind, engine, profile, bytes, committed_});
+                       const std::string& profile, uint64_t bytes, std::string_view reason) {
+  events_.push_back(
+      LedgerEvent{next_seq_++, kind, engine, profile, bytes, committed_, std::string(reason)});
   while (events_.size() > kMaxEvents)
     events_.pop_front();
 }

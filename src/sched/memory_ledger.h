@@ -31,6 +31,8 @@ struct LedgerEvent {
   std::string profile;
   uint64_t bytes = 0;            // reserved, released, or asked for (refused)
   uint64_t committed_after = 0;  // the ledger's sum after the event
+  // Why, when the caller knows more than the kind says: "burst on: ingest job ing_…".
+  std::string reason;
 };
 
 // "reserve", "release", "refuse".
@@ -50,16 +52,17 @@ class MemoryLedger {
   // Reserves `bytes` for `engine`, tagged with the profile it will run. Returns false, leaves
   // the ledger unchanged and logs a kRefuse event when committed + bytes > pool or the engine
   // already holds a reservation (an engine holds at most one).
-  bool Reserve(const std::string& engine, const std::string& profile, uint64_t bytes);
+  bool Reserve(const std::string& engine, const std::string& profile, uint64_t bytes,
+               std::string_view reason = {});
 
   // Changes what `engine` holds to `bytes`, keeping its profile: a sleeping engine gives back
   // all but its sleeping bytes, and takes them again to wake. Logs the difference as a kReserve
   // or kRelease. Returns false (with a kRefuse event when it grows) when the engine holds
   // nothing or the growth does not fit; then nothing changes.
-  bool Resize(const std::string& engine, uint64_t bytes);
+  bool Resize(const std::string& engine, uint64_t bytes, std::string_view reason = {});
 
   // Releases everything `engine` holds. No-op (no event) when it holds nothing.
-  void Release(const std::string& engine);
+  void Release(const std::string& engine, std::string_view reason = {});
 
   // The bytes `engine` holds, or nullopt when it holds nothing.
   std::optional<uint64_t> Held(const std::string& engine) const;
@@ -76,7 +79,7 @@ class MemoryLedger {
   };
 
   void Log(LedgerEvent::Kind kind, const std::string& engine, const std::string& profile,
-           uint64_t bytes);
+           uint64_t bytes, std::string_view reason);
 
   uint64_t pool_bytes_;
   uint64_t committed_ = 0;

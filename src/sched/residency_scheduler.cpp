@@ -146,7 +146,7 @@ std::vector<Effect> ResidencyScheduler::Boot(double now) {
       continue;
     }
     uint64_t bytes = BytesFor(e);
-    if (ledger_.Reserve(e.spec.name, e.profile, bytes)) {
+    if (ledger_.Reserve(e.spec.name, e.profile, bytes, LedgerReason(e.spec.name))) {
       Emit(&out, Effect::Kind::kStart, e.spec.name, e.profile);
       e.state = EngineState::kStarting;
       e.want_run = false;
@@ -245,7 +245,7 @@ std::vector<Effect> ResidencyScheduler::EngineExited(const std::string& engine, 
   std::vector<Effect> out;
   Engine* e = Find(engine);
   if (e == nullptr) return out;
-  ledger_.Release(engine);
+  ledger_.Release(engine, LedgerReason(engine));
   if (e->state != EngineState::kFailed) {
     if (e->state != EngineState::kStopping && e->state != EngineState::kStopped) {
       e->reason = "exited unexpectedly while " + std::string(EngineStateName(e->state));
@@ -277,7 +277,7 @@ std::vector<Effect> ResidencyScheduler::EngineCrashed(const std::string& engine,
       break;
     case EngineState::kSleeping:
       // A restart would load it at full size; grow the reservation or stop it.
-      if (ledger_.Resize(engine, BytesFor(*e))) {
+      if (ledger_.Resize(engine, BytesFor(*e), LedgerReason(engine))) {
         e->state = EngineState::kStarting;
         e->reason = "crashed while asleep; restarting";
       } else {
@@ -297,7 +297,7 @@ std::vector<Effect> ResidencyScheduler::EngineFailed(const std::string& engine, 
   std::vector<Effect> out;
   Engine* e = Find(engine);
   if (e == nullptr) return out;
-  ledger_.Release(engine);
+  ledger_.Release(engine, LedgerReason(engine));
   e->state = EngineState::kFailed;
   e->want_run = false;
   e->sleep_after_drain = false;
@@ -317,7 +317,7 @@ std::vector<Effect> ResidencyScheduler::EngineSlept(const std::string& engine, d
                   e->state == EngineState::kReady || e->state == EngineState::kDraining;
   std::optional<uint64_t> held = ledger_.Held(engine);
   if (held && expected) {
-    ledger_.Resize(engine, std::min(*held, e->spec.sleeping_bytes));
+    ledger_.Resize(engine, std::min(*held, e->spec.sleeping_bytes), LedgerReason(engine));
     e->state = EngineState::kSleeping;
     e->sleep_after_drain = false;
     e->admitted = 0;
@@ -330,7 +330,7 @@ std::vector<Effect> ResidencyScheduler::EngineSlept(const std::string& engine, d
 // ---- Burst and operator -------------------------------------------------------------------
 
 StatusOr<std::vector<Effect>> ResidencyScheduler::SetBurst(bool on, const std::string& engine,
-                                                           double now) {
+                                                           double now, const std::string& reason) {
   last_now_ = std::max(last_now_, now);
   Engine* e = Find(engine);
   if (e == nullptr) return Status::NotFound("no engine named '" + engine + "'");
@@ -357,6 +357,7 @@ StatusOr<std::vector<Effect>> ResidencyScheduler::SetBurst(bool on, const std::s
     burst_engine_ = engine;
     switch_engine_ = engine;
     burst_switching_ = true;
+    burst_reason_ = reason;
     std::string why = "paused by the burst of '" + engine + "'";
     for (const std::string& name : burst.pauses) {
       Engine* p = Find(name);
@@ -385,6 +386,7 @@ StatusOr<std::vector<Effect>> ResidencyScheduler::SetBurst(bool on, const std::s
     burst_engine_.clear();
     switch_engine_ = engine;
     burst_switching_ = true;
+    burst_reason_ = reason;
     e->profile = "normal";
     Restart(*e, "burst over; restarting with the 'normal' profile", now, &out);
     for (const std::string& name : burst.pauses) {
@@ -652,10 +654,10 @@ bool ResidencyScheduler::TryStart(Engine& e, std::vector<Effect>* out) {
       StopNow(e, "asleep in another profile", out);  // restarts from kStopped once it exits
       return true;
     }
-    if (!ledger_.Resize(name, bytes)) return false;
+    if (!ledger_.Resize(name, bytes, LedgerReason(name))) return false;
     Emit(out, Effect::Kind::kWake, name, e.profile);
   } else {
-    if (!ledger_.Reserve(name, e.profile, bytes)) return false;
+    if (!ledger_.Reserve(name, e.profile, bytes, LedgerReason(name))) return false;
     Emit(out, Effect::Kind::kStart, name, e.profile);
   }
   e.state = EngineState::kStarting;
@@ -758,6 +760,17 @@ bool ResidencyScheduler::BurstGateOpen(const Engine& e) const {
     if (p != nullptr && InTransition(p->state)) return false;
   }
   return true;
+}
+
+std::string ResidencyScheduler::LedgerReason(const std::string& engine) const {
+  if (!burst_switching_) return {};
+  bool part = engine == switch_engine_;
+  if (auto it = bursts_.find(switch_engine_); it != bursts_.end()) {
+    for (const std::string& name : it->second.pauses)
+      part = part || name == engine;
+  }
+  if (!part) return {};
+  return (burst_engine_.empty() ? "burst off: " : "burst on: ") + burst_reason_;
 }
 
 void ResidencyScheduler::UpdateBurstSwitching() {

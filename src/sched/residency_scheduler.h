@@ -159,8 +159,10 @@ class ResidencyScheduler {
   // Turns burst mode for `engine` on or off (see the top of this file). Returns the effects, or
   // an error when the engine is unknown or has no BurstSpec (NotFound), or when a burst is
   // already active for another engine (InvalidArgument). Asking for the state already asked
-  // for returns no effects.
-  StatusOr<std::vector<Effect>> SetBurst(bool on, const std::string& engine, double now);
+  // for returns no effects. `reason` (who asked: "operator", "ingest job ing_…") goes into the
+  // ledger events of the switch.
+  StatusOr<std::vector<Effect>> SetBurst(bool on, const std::string& engine, double now,
+                                         const std::string& reason = "operator");
 
   // Operator start: clears an AdminStop or a failure and starts the engine (evicting if
   // needed). NotFound for an unknown engine; InvalidArgument while a burst pauses it.
@@ -236,6 +238,9 @@ class ResidencyScheduler {
   void Admit(Engine& e, double now, std::vector<Effect>* out);
   void RejectWaiters(Engine& e, const std::string& reason, std::vector<Effect>* out);
   bool BurstGateOpen(const Engine& e) const;
+  // The ledger's reason for a change to `engine`'s reservation: the burst switch it belongs
+  // to, if any ("burst on: ingest job ing_…"), else empty.
+  std::string LedgerReason(const std::string& engine) const;
   void UpdateBurstSwitching();
 
   std::vector<Engine> engines_;
@@ -246,6 +251,7 @@ class ResidencyScheduler {
   std::string burst_engine_;   // empty when no burst is on
   std::string switch_engine_;  // the engine of the last burst switch
   bool burst_switching_ = false;
+  std::string burst_reason_;  // who asked for the last switch
   uint64_t next_want_seq_ = 1;
   int swaps_ = 0;
   double last_now_ = 0;

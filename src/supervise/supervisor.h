@@ -61,6 +61,10 @@ class Supervisor : public gateway::ResidencyPort {
                                       net::Responder& res) override;
   void Leave(const std::string& engine) override;
   void SetEngineListener(EngineListener listener) override;
+  std::optional<uint64_t> BurstContext(const std::string& engine) const override;
+  Status HoldBurst(const std::string& engine, const std::string& holder) override;
+  void ReleaseBurst(const std::string& engine, const std::string& holder) override;
+  bool BurstReady(const std::string& engine) const override;
   boost::asio::awaitable<void> HandleAdmin(net::HttpRequest& req, net::Responder& res) override;
   std::string MetricsText() const override;
 

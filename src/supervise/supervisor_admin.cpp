@@ -54,6 +54,68 @@ std::string QueryValue(std::string_view target, std::string_view key) {
 
 }  // namespace
 
+std::string Supervisor::Impl::BurstEngineFor(const std::string& named) const {
+  if (!named.empty()) return named;
+  if (!scheduler->burst_engine().empty()) return scheduler->burst_engine();
+  for (const std::string& name : order) {
+    for (const EngineProfile& p : engines.at(name).config->profiles) {
+      if (!p.pauses.empty()) return name;
+    }
+  }
+  return {};
+}
+
+Status Supervisor::Impl::HoldBurst(const std::string& engine, const std::string& holder) {
+  auto effects = scheduler->SetBurst(true, engine, Now(), holder);
+  if (!effects.ok()) return effects.status();
+  burst_holders.insert(holder);
+  Apply(std::move(*effects));
+  WakeAllWaiters();  // requests parked on a paused engine look again at once
+  return Status::Ok();
+}
+
+Status Supervisor::Impl::ReleaseBurst(const std::string& engine, const std::string& holder,
+                                      bool force) {
+  if (force) {
+    burst_holders.clear();
+  } else {
+    burst_holders.erase(holder);
+    if (!burst_holders.empty()) return Status::Ok();  // still needed by someone else
+  }
+  auto effects = scheduler->SetBurst(false, engine, Now(), force ? "operator" : holder);
+  if (!effects.ok()) return effects.status();
+  Apply(std::move(*effects));
+  WakeAllWaiters();
+  return Status::Ok();
+}
+
+std::optional<uint64_t> Supervisor::BurstContext(const std::string& engine) const {
+  const ManagedEngine* m = impl_->Find(engine);
+  if (m == nullptr) return std::nullopt;
+  for (const EngineProfile& p : m->config->profiles) {
+    if (p.pauses.empty()) continue;
+    if (auto it = m->plans.find(p.name); it != m->plans.end() && it->second.ctx_per_request > 0) {
+      return it->second.ctx_per_request;
+    }
+  }
+  return std::nullopt;
+}
+
+Status Supervisor::HoldBurst(const std::string& engine, const std::string& holder) {
+  return impl_->HoldBurst(engine, holder);
+}
+
+void Supervisor::ReleaseBurst(const std::string& engine, const std::string& holder) {
+  // Best effort: a burst an operator already turned off has nothing left to release.
+  (void)impl_->ReleaseBurst(engine, holder, false);
+}
+
+bool Supervisor::BurstReady(const std::string& engine) const {
+  const sched::ResidencyScheduler& s = *impl_->scheduler;
+  return s.burst_engine() == engine && s.burst_settled() &&
+         s.state(engine) == sched::EngineState::kReady;
+}
+
 json::object Supervisor::StatusJson() const {
   const Impl& impl = *impl_;
   const sched::ResidencyScheduler& s = *impl.scheduler;
@@ -113,7 +175,8 @@ json::object Supervisor::StatusJson() const {
   root["burst"] = json::object{
       {"active", s.burst_active()},
       {"engine", s.burst_active() ? json::value(s.burst_engine()) : json::value(nullptr)},
-      {"settled", s.burst_settled()}};
+      {"settled", s.burst_settled()},
+      {"held_by", json::array(impl.burst_holders.begin(), impl.burst_holders.end())}};
   root["swaps"] = s.swaps();
   return root;
 }
@@ -191,7 +254,8 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
                                     {"engine", e.engine},
                                     {"profile", e.profile},
                                     {"bytes", e.bytes},
-                                    {"committed_after", e.committed_after}});
+                                    {"committed_after", e.committed_after},
+                                    {"reason", e.reason}});
     }
     {
       net::HttpResponse reply_ =
@@ -211,7 +275,8 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
     if (o == nullptr || on == nullptr || !on->is_bool()) {
       {
         net::HttpResponse reply_ = Error(
-            http::status::bad_request, R"(expected {"on": true|false, "engine": NAME (optional)})",
+            http::status::bad_request,
+            R"(expected {"on": true|false, "engine": NAME, "reason": TEXT} (engine and reason optional))",
             "invalid_request_error", "invalid_burst");
         co_await res.Send(std::move(reply_));
       }
@@ -221,26 +286,22 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
     if (const json::value* e = o->if_contains("engine"); e && e->is_string()) {
       engine = std::string(e->as_string());
     }
-    if (engine.empty()) engine = impl->scheduler->burst_engine();
-    if (engine.empty()) {
-      // The only engine with a burst profile, when there is one.
-      for (const std::string& name : impl->order) {
-        for (const EngineProfile& p : impl->engines.at(name).config->profiles) {
-          if (!p.pauses.empty() && engine.empty()) engine = name;
-        }
-      }
+    std::string reason;
+    if (const json::value* r = o->if_contains("reason"); r && r->is_string()) {
+      reason = std::string(r->as_string());
     }
-    auto effects = impl->scheduler->SetBurst(on->as_bool(), engine, impl->Now());
-    if (!effects.ok()) {
+    engine = impl->BurstEngineFor(engine);
+    const Status done = on->as_bool()
+                            ? impl->HoldBurst(engine, reason.empty() ? "operator" : reason)
+                            : impl->ReleaseBurst(engine, reason, reason.empty());
+    if (!done.ok()) {
       {
-        net::HttpResponse reply_ = Error(http::status::conflict, effects.status().message(),
-                                         "invalid_request_error", "burst_refused");
+        net::HttpResponse reply_ =
+            Error(http::status::conflict, done.message(), "invalid_request_error", "burst_refused");
         co_await res.Send(std::move(reply_));
       }
       co_return;
     }
-    impl->Apply(std::move(*effects));
-    impl->WakeAllWaiters();  // requests parked on a paused engine look again at once
     if (!QueryValue(target, "wait").empty() && QueryValue(target, "wait") != "0") {
       const auto deadline = Clock::now() + Millis(impl->config.supervisor.ready_timeout_s +
                                                   impl->config.supervisor.drain_timeout_s +

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,15 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   void ArmTick();
   asio::awaitable<void> SampleMemory();
   void Notify(const std::string& engine, bool ready);
+  // Burst holders: the operator, an ingest job, a request whose prompt needs the burst
+  // profile's context. The burst goes on with the first and off when the last lets go, so one
+  // holder finishing never pulls the memory from under another. `force` (an operator's off
+  // without a reason) lets all of them go.
+  Status HoldBurst(const std::string& engine, const std::string& holder);
+  Status ReleaseBurst(const std::string& engine, const std::string& holder, bool force);
+  // The engine a burst request means: the one named, else the active burst's, else the only
+  // engine with a burst profile. Empty when none.
+  std::string BurstEngineFor(const std::string& named) const;
 
   ManagedEngine* Find(const std::string& name);
   const ManagedEngine* Find(const std::string& name) const;
@@ -92,6 +102,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   Clock::time_point epoch;
   EngineListener listener;
   bool shutting_down = false;
+  std::set<std::string> burst_holders;
   std::vector<std::string> findings;  // plan findings worth showing in status
 };
 

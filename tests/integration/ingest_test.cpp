@@ -296,6 +296,15 @@ TEST(IngestTest, SourceTreeGoesThroughBurstToAnAnalysisObservedThroughEvents) {
   const json::value status = ParseJson(Http(d.port(), "GET", "/admin/status").body);
   EXPECT_FALSE(status.at("burst").at("active").as_bool());
   d.ExpectLedgerNeverOverPool();
+  // The ledger names the job as the reason for both switches.
+  const json::value ledger = ParseJson(Http(d.port(), "GET", "/admin/ledger").body);
+  int on = 0, off = 0;
+  for (const json::value& e : ledger.at("events").as_array()) {
+    if (e.at("reason").as_string() == "burst on: ingest job " + id) ++on;
+    if (e.at("reason").as_string() == "burst off: ingest job " + id) ++off;
+  }
+  EXPECT_GE(on, 2) << json::serialize(ledger);
+  EXPECT_GE(off, 2) << json::serialize(ledger);
 }
 
 TEST(IngestTest, SplitStrategyAnalysesEachPartThenRunsAFinalPass) {
@@ -328,7 +337,18 @@ TEST(IngestTest, KilledWhilePrefillingResumesAfterRestartAndFinishes) {
   ASSERT_FALSE(id.empty());
   ASSERT_TRUE(WaitFor([&] { return d.Status(id) == "prefilling"; }, 120s))
       << json::serialize(d.Job(id)) << d.Log();
-  std::this_thread::sleep_for(300ms);
+  // The lane the burst paused answers at once with the job's remaining time, not after
+  // load_wait.
+  const auto asked = std::chrono::steady_clock::now();
+  auto paused = Http(
+      d.port(), "POST", "/v1/chat/completions",
+      R"({"model":"quick","messages":[{"role":"user","content":"hi"}],"max_tokens":2})", {}, 30s);
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, 2s);
+  EXPECT_EQ(paused.status, 503) << paused.body;
+  EXPECT_NE(paused.body.find("ingest job"), std::string::npos) << paused.body;
+  const std::string retry_after = paused.header("retry-after");
+  ASSERT_FALSE(retry_after.empty());
+  EXPECT_GT(std::stoi(retry_after), 0);
   d.Kill();
   ASSERT_NO_FATAL_FAILURE(d.Up());
   ASSERT_TRUE(d.WaitTerminal(id, 240s)) << d.Log();

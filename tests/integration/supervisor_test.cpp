@@ -326,6 +326,96 @@ TEST_P(SupervisorTest, BurstRoundTripPausesTheOtherEngineAndGrowsTheContextWithi
   EXPECT_LT(deep_released, burst_reserved);
 }
 
+TEST_P(SupervisorTest, APromptOnlyTheBurstContextHoldsBringsTheBurstOnAndIsServed) {
+  Deployment d(GetParam());
+  const uint16_t deep_port = PickFreePort();
+  const std::string burst =
+      "    profiles:\n      burst: { flags: { ctx-size: 16384 }, pauses: [fast] }\n";
+  const std::string engines =
+      d.LlamaEngine("deep", deep_port, 2048, burst) + d.LlamaEngine("fast", PickFreePort(), 2048);
+  const std::string lanes = "  reader: { engine: deep }\n  quick: { engine: fast }\n";
+  d.Write(engines, lanes);
+  auto normal = d.PlannedBytes("normal");
+  auto bursting = d.PlannedBytes("burst");
+  ASSERT_TRUE(normal.count("deep") && normal.count("fast") && bursting.count("deep"));
+  const uint64_t pool = normal["deep"] + normal["fast"] + (bursting["deep"] - normal["deep"]) / 2;
+  d.Write(engines, lanes, std::to_string(pool) + "B");
+  d.Up({"deep", "fast"});
+
+  // More tokens than the normal 2048 (the simulator counts about one per byte), far fewer
+  // than the burst's 16384.
+  std::string prompt;
+  for (int i = 0; i < 700; ++i)
+    prompt += "word" + std::to_string(i % 10) + " ";
+  auto chat = [&](bool stream) {
+    net::BlockingHttpRequest req;
+    req.method = "POST";
+    req.target = "/v1/chat/completions";
+    req.headers["Content-Type"] = "application/json";
+    req.body = json::serialize(json::object{
+        {"model", "reader"},
+        {"stream", stream},
+        {"max_tokens", 4},
+        {"messages", json::array{json::object{{"role", "user"}, {"content", prompt}}}}});
+    req.timeout = 120s;
+    return net::BlockingHttp("127.0.0.1", d.gateway_port(), req);
+  };
+  auto burst_off = [&] {
+    return Deployment::WaitFor(
+        [&] {
+          const json::value s = d.Status();
+          return s.is_object() && !s.at("burst").at("active").as_bool() &&
+                 s.at("burst").at("settled").as_bool() && d.State("deep") == "ready" &&
+                 d.State("fast") == "ready";
+        },
+        60s);
+  };
+
+  // Streamed: the response starts at once with a keep-alive comment saying why it waits, then
+  // the engine's events under the burst profile, then [DONE].
+  auto streamed = chat(true);
+  ASSERT_TRUE(streamed.ok()) << streamed.status().ToString();
+  EXPECT_EQ(streamed->status, 200) << streamed->body;
+  EXPECT_EQ(streamed->body.rfind(": cortex: the prompt has ", 0), 0) << streamed->body;
+  EXPECT_NE(streamed->body.find("burst profile"), std::string::npos);
+  EXPECT_NE(streamed->body.find("data: [DONE]"), std::string::npos) << streamed->body;
+  EXPECT_EQ(streamed->body.find("\"error\""), std::string::npos) << streamed->body;
+  // Nobody holds it after the request: it goes off and the paused engine comes back.
+  ASSERT_TRUE(burst_off()) << json::serialize(d.Status());
+
+  // Not streamed: the client simply waits and gets the answer.
+  auto whole = chat(false);
+  ASSERT_TRUE(whole.ok()) << whole.status().ToString();
+  EXPECT_EQ(whole->status, 200) << whole->body;
+  ASSERT_TRUE(burst_off());
+
+  // The ledger says who asked: each switch names the request that needed it.
+  d.ExpectLedgerNeverOverPool();
+  const json::value ledger = ParseJson(d.Admin("GET", "/admin/ledger").body);
+  int on_events = 0, off_events = 0;
+  for (const json::value& e : ledger.at("events").as_array()) {
+    const std::string reason(e.at("reason").as_string());
+    if (reason.rfind("burst on: request ", 0) == 0) ++on_events;
+    if (reason.rfind("burst off: request ", 0) == 0) ++off_events;
+    if (!reason.empty()) EXPECT_NE(reason.find("on lane reader"), std::string::npos) << reason;
+  }
+  EXPECT_GE(on_events, 2) << json::serialize(ledger);
+  EXPECT_GE(off_events, 2) << json::serialize(ledger);
+
+  // Holders: the burst stays on until the last one lets go; an operator's plain off ends it.
+  auto hold = [&](bool on, const std::string& reason) {
+    return d.Admin("POST", "/admin/burst?wait=1",
+                   json::serialize(json::object{{"on", on}, {"reason", reason}}));
+  };
+  ASSERT_EQ(hold(true, "maintenance").status, 200);
+  ASSERT_EQ(hold(true, "ingest job ing_test").status, 200);
+  const json::value still = ParseJson(hold(false, "ingest job ing_test").body);
+  EXPECT_TRUE(still.at("burst").at("active").as_bool()) << json::serialize(still);
+  EXPECT_EQ(json::serialize(still.at("burst").at("held_by")), R"(["maintenance"])");
+  ASSERT_EQ(d.Admin("POST", "/admin/burst?wait=1", R"({"on": false})").status, 200);
+  ASSERT_TRUE(burst_off());
+}
+
 TEST_P(SupervisorTest, LeavesNoEngineBehindWhenCortexIsInterruptedTerminatedOrKilled) {
   for (int signal : {SIGINT, SIGTERM, SIGKILL}) {
     SCOPED_TRACE(strsignal(signal));

@@ -153,6 +153,50 @@ TEST(Burst, DrainsRequestsInFlightAndStartsTheBurstOnlyAfterBothReleased) {
   ExpectLedgerNeverOverPool(sim.sched.ledger());
 }
 
+TEST(Burst, TheLedgerNamesWhoAskedForEachSwitchAndNothingElse) {
+  FakeSupervisor sim(Engines(/*fast_can_sleep=*/false), Bursts(), kPool);
+  sim.Boot();
+  sim.RunUntil(20);
+  const size_t before = sim.sched.ledger().events().size();
+  for (const LedgerEvent& e : sim.sched.ledger().events())
+    EXPECT_EQ(e.reason, "");
+
+  StatusOr<std::vector<Effect>> on = sim.sched.SetBurst(true, "deep", sim.now, "ingest job ing_1");
+  ASSERT_TRUE(on.ok());
+  sim.Apply(*on);
+  sim.RunUntil(60);
+  StatusOr<std::vector<Effect>> off =
+      sim.sched.SetBurst(false, "deep", sim.now, "ingest job ing_1");
+  ASSERT_TRUE(off.ok());
+  sim.Apply(*off);
+  sim.RunUntil(100);
+  ASSERT_TRUE(sim.sched.burst_settled());
+
+  std::vector<std::string> seen;
+  const auto& events = sim.sched.ledger().events();
+  for (size_t i = before; i < events.size(); ++i) {
+    seen.push_back(std::string(LedgerEventKindName(events[i].kind)) + " " + events[i].engine + " " +
+                   events[i].profile + ": " + events[i].reason);
+  }
+  const std::vector<std::string> expected = {
+      "release fast normal: burst on: ingest job ing_1",
+      "release deep normal: burst on: ingest job ing_1",
+      "reserve deep burst: burst on: ingest job ing_1",
+      "release deep burst: burst off: ingest job ing_1",
+      "reserve deep normal: burst off: ingest job ing_1",
+      "reserve fast normal: burst off: ingest job ing_1",
+  };
+  EXPECT_EQ(seen, expected);
+
+  // After the switch has settled, an ordinary change carries no burst reason.
+  sim.sched.EngineCrashed("fast", 101);
+  sim.RunUntil(120);
+  for (size_t i = before + expected.size(); i < events.size(); ++i) {
+    EXPECT_EQ(events[i].reason, "") << events[i].engine;
+  }
+  ExpectLedgerNeverOverPool(sim.sched.ledger());
+}
+
 TEST(Burst, WaitersOfAPausedEngineAreRejectedWithTheReason) {
   FakeSupervisor sim(Engines(/*fast_can_sleep=*/false), Bursts(), kPool);
   sim.auto_answer = false;
