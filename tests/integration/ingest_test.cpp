@@ -86,32 +86,43 @@ void WriteGeneratedTar(const std::string& out, int files, size_t bytes) {
   archive_write_free(a);
 }
 
-// `cortex up` over two simulated engines: `deep` (small normal context, a burst profile with a
-// context of 2^21 that pauses `fast`) and `fast`.
+// `cortex up` over two engines: `deep` (small normal context, a burst profile with a larger one
+// that pauses `fast`) and `fast`. Simulated by default: contexts 16384 and 2^21 (the simulator
+// holds no KV). With `llama_server`, real llama-server processes on the CPU with contexts 2048
+// and 32768, which a small tree overflows and fills.
 class IngestDeployment {
  public:
-  explicit IngestDeployment(const std::string& deep_flags = "", const std::string& ingest = "") {
+  explicit IngestDeployment(const std::string& deep_flags = "", const std::string& ingest = "",
+                            const char* llama_server = nullptr) {
     SyntheticModelSpec spec;
     spec.n_ctx_train = 1 << 21;
     EXPECT_TRUE(WriteSyntheticModel(dir_.File("m.gguf"), spec).ok());
     port_ = PickFreePort();
     auto engine = [&](const std::string& name, int ctx, const std::string& extra,
                       const std::string& more_flags) {
-      return "  " + name + ":\n    engine: sim\n    model: " + dir_.File("m.gguf") +
-             "\n    port: " + std::to_string(PickFreePort()) +
-             "\n    budget: 4GiB\n    flags: { ctx-size: " + std::to_string(ctx) +
-             ", parallel: 1, cache-ram: 0, flavor: llama.cpp, sim-load-seconds: 0.2, "
-             "sim-ttft-ms: 20, "
-             "sim-itl-ms: 2" +
-             more_flags + " }\n" + extra;
+      std::string yaml = "  " + name + ":\n";
+      yaml += llama_server == nullptr
+                  ? std::string("    engine: sim\n")
+                  : "    engine: llama.cpp\n    binary: " + std::string(llama_server) + "\n";
+      yaml += "    model: " + dir_.File("m.gguf") +
+              "\n    port: " + std::to_string(PickFreePort()) +
+              "\n    budget: 4GiB\n    flags: { ctx-size: " + std::to_string(ctx) +
+              ", parallel: 1, cache-ram: 0";
+      yaml += llama_server == nullptr
+                  ? ", flavor: llama.cpp, sim-load-seconds: 0.2, sim-ttft-ms: 20, sim-itl-ms: 2"
+                  : ", n-gpu-layers: 0, batch-size: 512, ubatch-size: 512";
+      return yaml + more_flags + " }\n" + extra;
     };
+    const int deep_ctx = llama_server == nullptr ? 16384 : 2048;
+    const int burst_ctx = llama_server == nullptr ? 2097152 : 32768;
     std::ofstream out(dir_.File("cortex.yaml"));
     out << "machine: { memory: 32GiB, gpu_pool: 32GiB, bandwidth: 256GB/s }\n"
         << "engines:\n"
-        << engine("deep", 16384,
-                  "    profiles:\n      burst: { flags: { ctx-size: 2097152 }, pauses: [fast] }\n",
+        << engine("deep", deep_ctx,
+                  "    profiles:\n      burst: { flags: { ctx-size: " + std::to_string(burst_ctx) +
+                      " }, pauses: [fast] }\n",
                   deep_flags)
-        << engine("fast", 8192, "", "")
+        << engine("fast", llama_server == nullptr ? 8192 : 2048, "", "")
         << "lanes:\n  reader: { engine: deep }\n  quick: { engine: fast }\n"
         << "gateway: { listen: 127.0.0.1:" << port_ << ", probe_interval: 1 }\n"
         << "supervisor: { log_dir: " << dir_.File("logs") << ", restart_backoff: 0.2 }\n"
@@ -474,6 +485,47 @@ TEST(IngestTest, CancelRestartsAnEngineThatKeepsProcessingAfterTheDisconnect) {
       d.port(), "POST", "/v1/chat/completions",
       R"({"model":"reader","messages":[{"role":"user","content":"hi"}],"max_tokens":2})", {}, 60s);
   EXPECT_EQ(chat.status, 200) << chat.body;
+}
+
+TEST(IngestLlamaServerTest, AJobRunsOnARealLlamaServerWithProgressFromTheEngine) {
+  const char* binary = LlamaServerBinary();
+  if (binary == nullptr) {
+    GTEST_SKIP() << "CORTEX_LLAMA_SERVER is not set: no real llama-server to ingest with";
+  }
+  IngestDeployment d("", "", binary);
+  ASSERT_NO_FATAL_FAILURE(d.Up());
+  // A tree larger than deep's normal 2048 tokens and well inside its burst's 32768.
+  const std::string tar = d.dir().File("sched.tar");
+  WriteArchive(std::string(CORTEX_SOURCE_DIR) + "/src/sched", tar, false,
+               [](const fs::path& p) { return p.extension() == ".h"; });
+  const std::string id = d.Submit(tar, "?prompt=Summarise", "application/x-tar");
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(d.WaitTerminal(id, 600s)) << json::serialize(d.Job(id)) << d.Log();
+  const json::value job = d.Job(id);
+  ASSERT_EQ(job.at("status"), "completed") << json::serialize(job) << d.Log();
+  EXPECT_TRUE(job.at("input").at("tokens_exact").as_bool())
+      << "counted by llama-server's /tokenize";
+  EXPECT_TRUE(job.at("burst").as_bool());
+  const uint64_t tokens = job.at("input").at("tokens").to_number<uint64_t>();
+  EXPECT_GT(tokens, 2048u);
+
+  // Progress the engine itself reported (prompt_progress), one per batch, ending at its total.
+  uint64_t last_done = 0, total = 0;
+  int ticks = 0;
+  for (const auto& [type, data] : d.Events(id)) {
+    if (type != "progress" || data.at("stage") != "prefilling") continue;
+    const uint64_t done = data.at("done").to_number<uint64_t>();
+    EXPECT_GE(done, last_done);
+    last_done = done;
+    total = data.at("total").to_number<uint64_t>();
+    ++ticks;
+  }
+  EXPECT_GE(ticks, 2);
+  EXPECT_EQ(last_done, total);
+  EXPECT_GE(total, tokens) << "the engine's prompt holds the packed tree and the instructions";
+  const json::value result = ParseJson(Http(d.port(), "GET", "/v1/ingest/" + id + "/result").body);
+  EXPECT_EQ(result.at("usage").at("prompt_tokens").to_number<uint64_t>(), total);
+  d.ExpectLedgerNeverOverPool();
 }
 
 }  // namespace
