@@ -154,6 +154,27 @@ void PrintStatusTable(const json::object& s) {
               burst.at("active").as_bool() ? "on for " : "off",
               burst.at("active").as_bool() ? Text(burst.at("engine")).c_str() : "",
               Text(s.at("swaps")).c_str());
+  // The machine as the kernel sees it, beside the plan (absent from an older cortex up).
+  if (const json::value* m = s.if_contains("machine"); m != nullptr && m->is_object()) {
+    const json::object& mo = m->as_object();
+    const json::object& mem = mo.at("meminfo").as_object();
+    const json::object& planned = mo.at("planned").as_object();
+    if (mem.at("present").as_bool()) {
+      std::printf("machine: %s of %s GiB in use (%s available); plan: %s GiB, %s GiB GPU pool\n",
+                  GiB(mem.at("used_bytes")).c_str(), GiB(mem.at("total_bytes")).c_str(),
+                  GiB(mem.at("available_bytes")).c_str(), GiB(planned.at("memory_bytes")).c_str(),
+                  GiB(planned.at("gpu_pool_bytes")).c_str());
+    }
+    const json::object& gpu = mo.at("amdgpu").as_object();
+    if (gpu.at("present").as_bool()) {
+      std::printf("gpu %s: GTT %s of %s GiB, VRAM %s of %s GiB, busy %s%%\n",
+                  Text(gpu.at("card")).c_str(), GiB(gpu.at("gtt_used_bytes")).c_str(),
+                  GiB(gpu.at("gtt_total_bytes")).c_str(), GiB(gpu.at("vram_used_bytes")).c_str(),
+                  GiB(gpu.at("vram_total_bytes")).c_str(), Text(gpu.at("busy_percent")).c_str());
+    } else {
+      std::printf("gpu: no amdgpu device found (memory above is host memory only)\n");
+    }
+  }
 }
 
 }  // namespace

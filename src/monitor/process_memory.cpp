@@ -136,19 +136,4 @@ GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root) {
   return ReadGroupsMemory({pgid}, root)[pgid];
 }
 
-std::optional<AmdgpuMemInfo> ReadAmdgpuMemInfo(const std::string& drm_root) {
-  std::error_code ec;
-  for (fs::directory_iterator card(drm_root, ec), end; !ec && card != end; card.increment(ec)) {
-    const fs::path dev = card->path() / "device";
-    auto vram = ReadFile(dev / "mem_info_vram_used");
-    auto gtt = ReadFile(dev / "mem_info_gtt_used");
-    if (!vram || !gtt) continue;
-    AmdgpuMemInfo info;
-    info.vram_used_bytes = ParseAmount(*vram);
-    info.gtt_used_bytes = ParseAmount(*gtt);
-    return info;
-  }
-  return std::nullopt;
-}
-
 }  // namespace cortex::monitor

@@ -47,12 +47,4 @@ GroupMemory ReadGroupMemory(pid_t pgid, const std::string& root = "/proc");
 std::map<pid_t, GroupMemory> ReadGroupsMemory(const std::vector<pid_t>& pgids,
                                               const std::string& root = "/proc");
 
-// Device-wide amdgpu counters (mem_info_vram_used, mem_info_gtt_used) under
-// /sys/class/drm/card*/device; nullopt when there is no amdgpu device.
-struct AmdgpuMemInfo {
-  uint64_t vram_used_bytes = 0;
-  uint64_t gtt_used_bytes = 0;
-};
-std::optional<AmdgpuMemInfo> ReadAmdgpuMemInfo(const std::string& drm_root = "/sys/class/drm");
-
 }  // namespace cortex::monitor

@@ -570,6 +570,7 @@ asio::awaitable<void> Supervisor::Impl::SampleMemory() {
       if (m.child && m.child->running()) groups.push_back(m.child->pid());
     }
     auto memory = monitor::ReadGroupsMemory(groups);
+    machine = monitor::ReadMachineMemory();
     for (auto& [name, m] : engines) {
       if (!m.child || !m.child->running()) continue;
       m.actual_bytes = memory[m.child->pid()].total_bytes();

@@ -172,6 +172,14 @@ json::object Supervisor::StatusJson() const {
   root["lanes"] = std::move(lanes);
   root["ledger"] = json::object{{"pool_bytes", s.ledger().pool_bytes()},
                                 {"committed_bytes", s.ledger().committed_bytes()}};
+  // Plan vs actual for the whole machine: what the plan assumed, and what the kernel says.
+  json::object machine = monitor::MachineMemoryJson(impl.machine);
+  machine["planned"] =
+      json::object{{"memory_bytes", impl.config.machine.memory_bytes},
+                   {"gpu_pool_bytes", impl.config.machine.gpu_pool_bytes},
+                   {"reserve_os_bytes", impl.config.machine.reserve_os_bytes},
+                   {"reserve_backend_bytes", impl.config.machine.reserve_backend_bytes}};
+  root["machine"] = std::move(machine);
   root["burst"] = json::object{
       {"active", s.burst_active()},
       {"engine", s.burst_active() ? json::value(s.burst_engine()) : json::value(nullptr)},
@@ -209,6 +217,38 @@ std::string Supervisor::MetricsText() const {
       out += fmt::format("cortex_engine_memory_bytes{{engine=\"{}\",kind=\"actual\"}} {}\n", name,
                          *m.actual_bytes);
     }
+  }
+  const monitor::MachineMemory& mm = impl.machine;
+  if (mm.meminfo) {
+    out += "# HELP cortex_machine_memory_bytes The machine's memory from /proc/meminfo.\n";
+    out += "# TYPE cortex_machine_memory_bytes gauge\n";
+    out +=
+        fmt::format("cortex_machine_memory_bytes{{kind=\"total\"}} {}\n", mm.meminfo->total_bytes);
+    out += fmt::format("cortex_machine_memory_bytes{{kind=\"available\"}} {}\n",
+                       mm.meminfo->available_bytes);
+  }
+  if (mm.amdgpu) {
+    out += "# HELP cortex_gpu_memory_bytes amdgpu's VRAM (the carve-out on an APU) and GTT.\n";
+    out += "# TYPE cortex_gpu_memory_bytes gauge\n";
+    const std::pair<const char*, uint64_t> kinds[] = {{"vram_total", mm.amdgpu->vram_total_bytes},
+                                                      {"vram_used", mm.amdgpu->vram_used_bytes},
+                                                      {"gtt_total", mm.amdgpu->gtt_total_bytes},
+                                                      {"gtt_used", mm.amdgpu->gtt_used_bytes}};
+    for (const auto& [kind, bytes] : kinds) {
+      out += fmt::format("cortex_gpu_memory_bytes{{card=\"{}\",kind=\"{}\"}} {}\n", mm.amdgpu->card,
+                         kind, bytes);
+    }
+    if (mm.amdgpu->busy_percent) {
+      out += "# HELP cortex_gpu_busy_percent amdgpu's gpu_busy_percent.\n";
+      out += "# TYPE cortex_gpu_busy_percent gauge\n";
+      out += fmt::format("cortex_gpu_busy_percent{{card=\"{}\"}} {}\n", mm.amdgpu->card,
+                         *mm.amdgpu->busy_percent);
+    }
+  }
+  if (mm.page_limit && mm.page_limit->ttm_bytes) {
+    out += "# HELP cortex_gpu_page_limit_bytes The TTM limit on memory the GPU can map.\n";
+    out += "# TYPE cortex_gpu_page_limit_bytes gauge\n";
+    out += fmt::format("cortex_gpu_page_limit_bytes {}\n", *mm.page_limit->ttm_bytes);
   }
   out +=
       "# HELP cortex_engine_memory_drift Whether actual memory is off the plan by more than "

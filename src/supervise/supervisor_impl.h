@@ -12,6 +12,7 @@
 
 #include "config/config.h"
 #include "engine/engine_launch.h"
+#include "monitor/machine_memory.h"
 #include "plan/deployment_plan.h"
 #include "sched/residency_scheduler.h"
 #include "supervise/child_process.h"
@@ -103,6 +104,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   EngineListener listener;
   bool shutting_down = false;
   std::set<std::string> burst_holders;
+  monitor::MachineMemory machine;     // the last sample, beside the engines' own
   std::vector<std::string> findings;  // plan findings worth showing in status
 };
 

@@ -670,6 +670,14 @@ TEST(SupervisorMemoryTest, ComparesWhatAnEngineReallyHoldsWithItsPlan) {
     EXPECT_GT(expected, 60.0 * (1 << 20));
     EXPECT_NEAR(actual / expected, 1.0, 0.25) << json::serialize(e);
     const std::string metrics = Http(d.gateway_port(), "GET", "/metrics").body;
+    // The machine as the kernel reports it, beside the plan.
+    const json::value machine = d.Status().at("machine");
+    ASSERT_TRUE(machine.at("meminfo").at("present").as_bool()) << json::serialize(machine);
+    EXPECT_GT(machine.at("meminfo").at("used_bytes").to_number<uint64_t>(),
+              e.at("actual_bytes").to_number<uint64_t>() / 2);
+    EXPECT_EQ(machine.at("planned").at("memory_bytes").to_number<uint64_t>(), uint64_t{64} << 30);
+    EXPECT_TRUE(machine.at("amdgpu").at("present").is_bool());
+    EXPECT_NE(metrics.find("cortex_machine_memory_bytes{kind=\"available\"} "), std::string::npos);
     if (margin > 0.1) {
       EXPECT_TRUE(e.at("memory_warning").is_null()) << json::serialize(e);
       EXPECT_NE(metrics.find("cortex_engine_memory_drift{engine=\"holder\"} 0"), std::string::npos);

@@ -225,28 +225,5 @@ TEST(ReadGroupMemoryTest, FindsASpawnedGroupInTheRealProc) {
   EXPECT_THAT(ReadGroupMemory(getpgrp()).pids, Contains(getpid()));
 }
 
-TEST(ReadAmdgpuMemInfoTest, ReadsTheCardsVramAndGttCounters) {
-  TempDir tmp;
-  const fs::path drm = tmp.path();
-  WriteFile(drm / "version", "drm 1.1.0 20060810\n");
-  fs::create_directories(drm / "card1-eDP-1");  // a connector: no counters
-  WriteFile(drm / "card1" / "device" / "mem_info_vram_used", "536870912\n");
-  WriteFile(drm / "card1" / "device" / "mem_info_gtt_used", "1048576\n");
-  WriteFile(drm / "card1" / "device" / "mem_info_vram_total", "1073741824\n");
-  auto info = ReadAmdgpuMemInfo(drm.string());
-  ASSERT_TRUE(info.has_value());
-  EXPECT_EQ(info->vram_used_bytes, 512 * MiB);
-  EXPECT_EQ(info->gtt_used_bytes, 1 * MiB);
-}
-
-TEST(ReadAmdgpuMemInfoTest, NothingWithoutAnAmdgpuDevice) {
-  TempDir tmp;
-  const fs::path drm = tmp.path();
-  EXPECT_FALSE(ReadAmdgpuMemInfo((drm / "missing").string()).has_value());
-  EXPECT_FALSE(ReadAmdgpuMemInfo(drm.string()).has_value()) << "empty";
-  WriteFile(drm / "card0" / "device" / "vendor", "0x8086\n");  // an Intel card
-  EXPECT_FALSE(ReadAmdgpuMemInfo(drm.string()).has_value());
-}
-
 }  // namespace
 }  // namespace cortex::monitor
