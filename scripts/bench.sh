@@ -42,3 +42,7 @@ if command -v npm >/dev/null; then
 else
   echo "skipping cortex pack vs repomix: npm not found (it installs repomix from bench/pack/package-lock.json)"
 fi
+
+# Upload ingestion against the disk: dd and POST /v1/ingest of the same 1 GiB file, and the
+# gateway's peak RSS before and after (bench/upload_ingest.sh; uses the demo's port 4000).
+"${root}/bench/upload_ingest.sh" "${build}/src/cortex" 1024
