@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "monitor/kernel_text.h"
+
 namespace cortex::monitor {
 namespace {
 
@@ -15,26 +17,9 @@ namespace json = boost::json;
 
 constexpr uint64_t kPageBytes = 4096;  // ttm's pages_limit counts the kernel's 4 KiB pages
 
-std::optional<std::string> ReadText(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 template <typename T>
 std::optional<T> Number(std::string_view text) {
-  text = Trim(text);
+  text = TrimSpace(text);
   T n{};
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || p != text.data() + text.size()) return std::nullopt;
@@ -43,14 +28,14 @@ std::optional<T> Number(std::string_view text) {
 
 template <typename T>
 std::optional<T> NumberFile(const fs::path& path) {
-  auto text = ReadText(path);
+  auto text = ReadKernelFile(path);
   return text ? Number<T>(*text) : std::nullopt;
 }
 
 }  // namespace
 
 std::optional<MemInfo> ReadMeminfo(const std::string& proc_root) {
-  auto text = ReadText(fs::path(proc_root) / "meminfo");
+  auto text = ReadKernelFile(fs::path(proc_root) / "meminfo");
   if (!text) return std::nullopt;
   std::optional<uint64_t> total, available;
   std::istringstream lines(*text);
@@ -58,7 +43,7 @@ std::optional<MemInfo> ReadMeminfo(const std::string& proc_root) {
     const size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     const std::string_view key(line.data(), colon);
-    std::string_view value = Trim(std::string_view(line).substr(colon + 1));
+    std::string_view value = TrimSpace(std::string_view(line).substr(colon + 1));
     if (value.size() > 3 && value.substr(value.size() - 3) == " kB") {
       value.remove_suffix(3);
     }
@@ -77,7 +62,7 @@ std::optional<CgroupMemory> ReadCgroupMemory(const std::string& dir) {
   if (!current) return std::nullopt;
   CgroupMemory m;
   m.current_bytes = *current;
-  if (auto max = ReadText(fs::path(dir) / "memory.max"); max && Trim(*max) != "max") {
+  if (auto max = ReadKernelFile(fs::path(dir) / "memory.max"); max && TrimSpace(*max) != "max") {
     m.max_bytes = Number<uint64_t>(*max);
   }
   return m;
@@ -85,13 +70,13 @@ std::optional<CgroupMemory> ReadCgroupMemory(const std::string& dir) {
 
 std::optional<std::string> CgroupDirOfPid(int pid, const std::string& proc_root,
                                           const std::string& cgroup_root) {
-  auto text = ReadText(fs::path(proc_root) / std::to_string(pid) / "cgroup");
+  auto text = ReadKernelFile(fs::path(proc_root) / std::to_string(pid) / "cgroup");
   if (!text) return std::nullopt;
   std::istringstream lines(*text);
   for (std::string line; std::getline(lines, line);) {
     // cgroup v2's unified hierarchy is the line with id 0 and no controllers.
     if (line.rfind("0::", 0) != 0) continue;
-    std::string path(Trim(std::string_view(line).substr(3)));
+    std::string path(TrimSpace(std::string_view(line).substr(3)));
     if (path.empty() || path[0] != '/' || path.find("..") != std::string::npos) return std::nullopt;
     return (fs::path(cgroup_root) / path.substr(1)).lexically_normal().string();
   }

@@ -8,34 +8,20 @@
 #include <set>
 #include <sstream>
 
+#include "monitor/kernel_text.h"
+
 namespace cortex::monitor {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::optional<std::string> ReadFile(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
-    s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
-    s.remove_suffix(1);
-  return s;
-}
-
 // "123 KiB", "4096", "2 MiB" → bytes.
 uint64_t ParseAmount(std::string_view v) {
-  v = Trim(v);
+  v = TrimSpace(v);
   uint64_t n = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
   if (ec != std::errc()) return 0;
-  const std::string_view unit = Trim(std::string_view(p, v.data() + v.size() - p));
+  const std::string_view unit = TrimSpace(std::string_view(p, v.data() + v.size() - p));
   if (unit == "KiB" || unit == "kB") return n << 10;
   if (unit == "MiB") return n << 20;
   if (unit == "GiB") return n << 30;
@@ -44,7 +30,7 @@ uint64_t ParseAmount(std::string_view v) {
 
 // The process group of PID from /proc/PID/stat: field 5, after the ")" that ends the name.
 std::optional<pid_t> ReadPgid(const fs::path& dir) {
-  auto stat = ReadFile(dir / "stat");
+  auto stat = ReadKernelFile(dir / "stat");
   if (!stat) return std::nullopt;
   const size_t close = stat->rfind(')');
   if (close == std::string::npos) return std::nullopt;
@@ -68,10 +54,10 @@ std::optional<DrmClientUsage> ParseDrmFdinfo(std::string_view text) {
     text = nl == std::string_view::npos ? std::string_view() : text.substr(nl + 1);
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
-    const std::string_view key = Trim(line.substr(0, colon));
+    const std::string_view key = TrimSpace(line.substr(0, colon));
     const std::string_view value = line.substr(colon + 1);
     if (key == "drm-client-id") {
-      usage.client_id = std::string(Trim(value));
+      usage.client_id = std::string(TrimSpace(value));
       client = true;
     } else if (key == "drm-memory-vram") {
       memory_vram = ParseAmount(value);
@@ -111,7 +97,7 @@ std::map<pid_t, GroupMemory> ReadGroupsMemory(const std::vector<pid_t>& pgids,
     if (group == out.end()) continue;
     GroupMemory& g = group->second;
     g.pids.push_back(pid);
-    if (auto status = ReadFile(entry.path() / "status")) {
+    if (auto status = ReadKernelFile(entry.path() / "status")) {
       const size_t at = status->find("VmRSS:");
       if (at != std::string::npos) {
         const size_t end = status->find('\n', at);
@@ -121,7 +107,7 @@ std::map<pid_t, GroupMemory> ReadGroupsMemory(const std::vector<pid_t>& pgids,
     std::error_code fd_ec;
     for (fs::directory_iterator fd(entry.path() / "fdinfo", fd_ec), fd_end; !fd_ec && fd != fd_end;
          fd.increment(fd_ec)) {
-      auto text = ReadFile(fd->path());
+      auto text = ReadKernelFile(fd->path());
       if (!text || text->find("drm-client-id") == std::string::npos) continue;
       auto usage = ParseDrmFdinfo(*text);
       if (!usage || !clients[*pgrp].insert(usage->client_id).second) continue;

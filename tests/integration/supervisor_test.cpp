@@ -416,6 +416,33 @@ TEST_P(SupervisorTest, APromptOnlyTheBurstContextHoldsBringsTheBurstOnAndIsServe
   ASSERT_TRUE(burst_off());
 }
 
+// With `ingest.burst: never` the same prompt is refused with both numbers and no burst starts.
+TEST(SupervisorBurstTest, BurstNeverRefusesAPromptOnlyTheBurstContextHolds) {
+  Deployment d(Engines::kSim);
+  const std::string burst =
+      "    profiles:\n      burst: { flags: { ctx-size: 16384 }, pauses: [fast] }\n";
+  d.Write(d.LlamaEngine("deep", PickFreePort(), 2048, burst) +
+              d.LlamaEngine("fast", PickFreePort(), 2048),
+          "  reader: { engine: deep }\n  quick: { engine: fast }\n", "64GiB",
+          "load_wait: 1 }\ningest: { burst: never");
+  d.Up({"deep", "fast"});
+  std::string prompt;
+  for (int i = 0; i < 700; ++i)
+    prompt += "word" + std::to_string(i % 10) + " ";
+  auto r =
+      Http(d.gateway_port(), "POST", "/v1/chat/completions",
+           json::serialize(json::object{
+               {"model", "reader"},
+               {"max_tokens", 4},
+               {"messages", json::array{json::object{{"role", "user"}, {"content", prompt}}}}}),
+           {}, 30s);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("context_length_exceeded"), std::string::npos) << r.body;
+  const json::value s = d.Status();
+  EXPECT_FALSE(s.at("burst").at("active").as_bool());
+  EXPECT_EQ(d.State("fast"), "ready");
+}
+
 TEST_P(SupervisorTest, LeavesNoEngineBehindWhenCortexIsInterruptedTerminatedOrKilled) {
   for (int signal : {SIGINT, SIGTERM, SIGKILL}) {
     SCOPED_TRACE(strsignal(signal));
