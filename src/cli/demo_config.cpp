@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "config/config_loader.h"
 #include "model/synthetic_model.h"
 
 namespace cortex::cli {
@@ -113,6 +114,15 @@ Status WriteDemoModels(const std::string& model_dir) {
     if (ec) return Status::IoError(fmt::format("cannot write {}: {}", path, ec.message()));
   }
   return Status::Ok();
+}
+
+StatusOr<Config> LoadDemoConfig(const std::string& state_dir) {
+  const std::string model_dir = state_dir + "/demo-models";
+  if (Status s = WriteDemoModels(model_dir); !s.ok())
+    return Status::IoError("the demo's models: " + s.message());
+  auto config = ParseConfig(DemoConfigYaml(model_dir), "<built-in demo>");
+  if (config.ok()) config->path = model_dir + "/demo.yaml";
+  return config;
 }
 
 }  // namespace cortex::cli

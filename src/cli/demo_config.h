@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "config/config.h"
 #include "model/synthetic_model.h"
 #include "util/status.h"
 
@@ -18,5 +19,7 @@ std::string DemoConfigYaml(const std::string& model_dir);
 testing::SyntheticModelSpec DemoDeepReaderSpec();
 // Writes the demo's synthetic GGUF models into `model_dir` (kept between runs).
 Status WriteDemoModels(const std::string& model_dir);
+// The demo as a Config, its models written under STATE_DIR/demo-models first.
+StatusOr<Config> LoadDemoConfig(const std::string& state_dir);
 
 }  // namespace cortex::cli

@@ -8,6 +8,7 @@
 
 #include "cli/admin_commands.h"
 #include "cli/compose_command.h"
+#include "cli/doctor_command.h"
 #include "cli/ingest_commands.h"
 #include "cli/plan_command.h"
 #include "cli/sim_command.h"
@@ -58,6 +59,13 @@ int Run(int argc, char** argv) {
       app.add_subcommand("logs", "An engine's last output lines, from the running cortex up");
   AddLogsOptions(*logs, logs_options);
 
+  DoctorOptions doctor_options;
+  CLI::App* doctor = app.add_subcommand(
+      "doctor",
+      "Check the machine and the deployment (GPU, kernel, firmware, memory, models, "
+      "engines, ports, plan, lanes); exits 1 when a check fails");
+  AddDoctorOptions(*doctor, doctor_options);
+
   PackCommandOptions pack_options;
   CLI::App* pack = app.add_subcommand(
       "pack", "A source tree or archive as one prompt text (like repomix), with its tokens");
@@ -81,6 +89,7 @@ int Run(int argc, char** argv) {
   if (status->parsed()) return RunStatus(status_options);
   if (burst->parsed()) return RunBurst(burst_options);
   if (logs->parsed()) return RunLogs(logs_options);
+  if (doctor->parsed()) return RunDoctor(doctor_options);
   if (pack->parsed()) return RunPack(pack_options);
   if (ingest->parsed()) return RunIngest(ingest_options);
   if (jobs->parsed()) return RunJobs(jobs_options);

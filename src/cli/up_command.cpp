@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "cli/demo_config.h"
+#include "config/argos_env.h"
 #include "config/config_loader.h"
 #include "gateway/gateway.h"
 #include "ingest/ingest_service.h"
@@ -21,16 +22,6 @@
 
 namespace cortex::cli {
 namespace {
-
-std::string EnvName(const std::string& lane) {
-  std::string out;
-  for (char c : lane) {
-    out += std::isalnum(static_cast<unsigned char>(c))
-               ? static_cast<char>(std::toupper(static_cast<unsigned char>(c)))
-               : '_';
-  }
-  return out;
-}
 
 // The ingest service: its jobs live under ingest.dir (default <state dir>/ingest).
 StatusOr<std::unique_ptr<ingest::IngestService>> OpenIngest(const Config& config,
@@ -71,12 +62,11 @@ int RunUp(const UpOptions& options) {
       std::fputs(DemoConfigYaml(model_dir).c_str(), stdout);
       return 0;
     }
-    if (Status s = WriteDemoModels(model_dir); !s.ok()) {
-      std::fprintf(stderr, "cortex up: the demo's models: %s\n", s.message().c_str());
+    config = LoadDemoConfig(state_dir);
+    if (!config.ok()) {
+      std::fprintf(stderr, "cortex up: %s\n", config.status().message().c_str());
       return 3;
     }
-    config = ParseConfig(DemoConfigYaml(model_dir), "<built-in demo>");
-    if (config.ok()) config->path = model_dir + "/demo.yaml";
     std::fprintf(stderr,
                  "cortex up: no config given; running the built-in demo (five lanes on simulated "
                  "engines; `cortex up --print-demo-config` shows it)\n");
@@ -176,23 +166,8 @@ int RunEnv(const EnvOptions& options) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 2;
   }
-  std::string listen = config->gateway.listen;
-  // A gateway bound to every interface is still reached on loopback from this machine.
-  if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1" + listen.substr(7);
-  const std::string base = "http://" + listen;
-  std::printf("export ARGOS_LLM_BASE_URL=%s/v1\n", base.c_str());
-  std::printf("export ARGOS_LLM_HEALTH_URL=%s/health/lanes\n", base.c_str());
-  for (const LaneConfig& lane : config->lanes) {
-    const std::string name = EnvName(lane.name);
-    std::printf("export ARGOS_LANE_%s_URL=%s/v1\n", name.c_str(), base.c_str());
-    std::printf("export ARGOS_LANE_%s_MODEL=%s\n", name.c_str(), lane.name.c_str());
-    std::printf("export ARGOS_LANE_%s_HEALTH_URL=%s/lanes/%s/health\n", name.c_str(), base.c_str(),
-                lane.name.c_str());
-  }
-  std::printf("export ARGOS_INGEST_URL=%s/v1/ingest\n", base.c_str());
-  if (!config->gateway.api_keys.empty()) {
-    std::printf("export ARGOS_LLM_API_KEY=%s\n", config->gateway.api_keys.front().c_str());
-  }
+  for (const auto& [name, value] : ArgosEnvironment(*config))
+    std::printf("export %s=%s\n", name.c_str(), value.c_str());
   return 0;
 }
 
