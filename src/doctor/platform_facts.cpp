@@ -69,6 +69,19 @@ bool UbuntuAtLeast(std::string_view have, std::string_view want) {
   return split(have) >= split(want);
 }
 
+// The lines of `text`, without their line ends.
+std::vector<std::string_view> Lines(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string_view::npos) end = text.size();
+    out.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 KernelVerdict JudgeKernel(std::string_view osrelease, std::string_view ubuntu_signature) {
@@ -142,12 +155,7 @@ std::optional<uint32_t> FirmwareReleaseDate(std::string_view v) {
 }
 
 std::optional<uint32_t> MesFirmwareVersion(std::string_view info) {
-  size_t pos = 0;
-  while (pos < info.size()) {
-    size_t end = info.find('\n', pos);
-    if (end == std::string_view::npos) end = info.size();
-    const std::string_view line = info.substr(pos, end - pos);
-    pos = end + 1;
+  for (const std::string_view line : Lines(info)) {
     if (line.rfind("MES feature version", 0) != 0) continue;  // not MES_KIQ
     const size_t hex = line.find("0x");
     if (hex == std::string_view::npos) continue;
@@ -160,12 +168,7 @@ std::optional<uint32_t> MesFirmwareVersion(std::string_view info) {
 
 std::map<std::string, std::string> ParseKfdProperties(std::string_view text) {
   std::map<std::string, std::string> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t end = text.find('\n', pos);
-    if (end == std::string_view::npos) end = text.size();
-    const std::string_view line = text.substr(pos, end - pos);
-    pos = end + 1;
+  for (const std::string_view line : Lines(text)) {
     const size_t space = line.find(' ');
     if (space == std::string_view::npos || space == 0) continue;
     out[std::string(line.substr(0, space))] = std::string(line.substr(space + 1));
@@ -182,12 +185,7 @@ std::optional<std::string> DpkgInstalledVersion(std::string_view status, std::st
     const std::string_view stanza = status.substr(pos, end - pos);
     pos = end + 2;
     auto field = [&](std::string_view name) -> std::string_view {
-      size_t at = 0;
-      while (at < stanza.size()) {
-        size_t line_end = stanza.find('\n', at);
-        if (line_end == std::string_view::npos) line_end = stanza.size();
-        std::string_view line = stanza.substr(at, line_end - at);
-        at = line_end + 1;
+      for (std::string_view line : Lines(stanza)) {
         if (line.size() > name.size() + 1 && line.substr(0, name.size()) == name &&
             line[name.size()] == ':') {
           line.remove_prefix(name.size() + 1);

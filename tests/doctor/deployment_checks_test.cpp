@@ -16,6 +16,7 @@
 
 #include "config/config_loader.h"
 #include "doctor/doctor.h"
+#include "doctor/find_check.h"
 #include "engine/engine_launch.h"
 #include "model/model_resolver.h"
 #include "model/synthetic_model.h"
@@ -29,11 +30,7 @@ namespace fs = std::filesystem;
 using cortex::testing::TempDir;
 
 const CheckResult& Find(const std::vector<CheckResult>& checks, const std::string& id) {
-  for (const CheckResult& c : checks)
-    if (c.id == id) return c;
-  static const CheckResult none{"absent", "", CheckState::kSkip, "", "", ""};
-  ADD_FAILURE() << "no check " << id;
-  return none;
+  return FindCheck(checks, id);
 }
 
 // A config with one llama.cpp engine on a synthetic model in `dir`, and what the doctor needs.

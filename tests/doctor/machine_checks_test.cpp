@@ -13,6 +13,7 @@
 #include <fstream>
 
 #include "config/config_loader.h"
+#include "doctor/find_check.h"
 #include "support/temp_dir.h"
 
 namespace cortex::doctor {
@@ -29,11 +30,7 @@ void Write(const fs::path& path, std::string_view text) {
 }
 
 const CheckResult& Find(const std::vector<CheckResult>& checks, const std::string& id) {
-  for (const CheckResult& c : checks)
-    if (c.id == id) return c;
-  static const CheckResult none{"absent", "", CheckState::kSkip, "", "", ""};
-  ADD_FAILURE() << "no check " << id;
-  return none;
+  return FindCheck(checks, id);
 }
 
 // A 128 GiB Strix Halo with 512 MiB carve-out and ttm.pages_limit at 124 GiB.
