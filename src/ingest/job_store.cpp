@@ -391,7 +391,7 @@ StatusOr<int64_t> JobStore::UpdateJob(const JobRecord& job, const std::string& e
                  "UPDATE jobs SET status = ?2, created_at = ?3, started_at = ?4, "
                  "completed_at = ?5, lane = ?6, request_json = ?7, state_json = ?8, "
                  "error_code = ?9, error_message = ?10, result_text = ?11, usage_json = ?12, "
-                 "attempts = ?13, cancel_requested = ?14 WHERE id = ?1");
+                 "attempts = ?13, cancel_requested = MAX(cancel_requested, ?14) WHERE id = ?1");
   BindJobColumns(stmt, job);
   s = stmt.Run("update job " + job.id);
   if (!s.ok()) return s;

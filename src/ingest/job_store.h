@@ -79,7 +79,9 @@ class JobStore {
   std::vector<JobRecord> UnfinishedJobs() const;
 
   // Writes the whole row and, when `event_type` is not empty, appends an event, in one
-  // transaction. Returns the event's seq (0 without one). NotFound when the job is gone.
+  // transaction. A cancel request already in the row stays, whatever `job` says: the runner
+  // writes from its own copy while the gateway's thread may cancel. Returns the event's seq (0
+  // without one). NotFound when the job is gone.
   StatusOr<int64_t> UpdateJob(const JobRecord& job, const std::string& event_type,
                               const std::string& event_data);
   // Appends an event alone (progress ticks). NotFound when the job is gone.

@@ -293,6 +293,21 @@ TEST(JobStoreTest, RequestCancelSetsTheFlag) {
   EXPECT_TRUE(store->RequestCancel("ingest_a"));
 }
 
+// The runner writes its whole row on every progress tick from a copy read before the cancel
+// came in; that write must not undo the cancel (it did, and a cancelled job ran on).
+TEST(JobStoreTest, UpdateJobFromAnOlderCopyKeepsACancelRequestMadeMeanwhile) {
+  TempDir dir;
+  auto store = OpenOrDie(dir.File("jobs.db"));
+  ASSERT_TRUE(store->CreateJob(Job("ingest_a", 1), "{}").ok());
+  JobRecord runner_copy = *store->GetJob("ingest_a");
+  ASSERT_TRUE(store->RequestCancel("ingest_a"));
+  runner_copy.status = "prefilling";
+  ASSERT_TRUE(store->UpdateJob(runner_copy, "progress", "{}").ok());
+  const auto after = store->GetJob("ingest_a");
+  EXPECT_EQ(after->status, "prefilling");
+  EXPECT_TRUE(after->cancel_requested);
+}
+
 TEST(JobStoreTest, PutPartReplacesTheSameIndex) {
   TempDir dir;
   auto store = OpenOrDie(dir.File("jobs.db"));

@@ -451,7 +451,7 @@ TEST(IngestTest, CancelStopsAJobWhilePrefillingAndFreesTheEngine) {
   ASSERT_TRUE(WaitFor([&] { return d.Status(id) == "prefilling"; }, 120s)) << d.Log();
   auto r = Http(d.port(), "POST", "/v1/ingest/" + id + "/cancel");
   EXPECT_EQ(r.status, 200) << r.body;
-  ASSERT_TRUE(d.WaitTerminal(id, 30s));
+  ASSERT_TRUE(d.WaitTerminal(id, 30s)) << json::serialize(d.Job(id)) << d.Log();
   EXPECT_EQ(d.Status(id), "cancelled");
   // The lane serves again at once.
   auto chat = Http(
