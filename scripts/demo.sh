@@ -34,6 +34,7 @@ In another terminal:
   curl -s localhost:4000/v1/chat/completions -d '{"model":"coder","messages":[{"role":"user","content":"hi"}]}'
   curl -s localhost:4000/v1/chat/completions -d '{"model":"governance","messages":[{"role":"user","content":"hi"}]}'   # loads on demand, swaps an idle engine out
   build/src/cortex status
+  build/src/cortex top                 # live; q quits (or open http://127.0.0.1:4000/ui)
   build/src/cortex burst on --wait     # the deep lane takes the memory of the three vLLM-like engines
   build/src/cortex burst off --wait
   build/src/cortex logs deep-lane-sim

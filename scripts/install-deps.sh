@@ -13,6 +13,7 @@ packages=(
   python3 curl
   prometheus  # promtool checks the gateway's /metrics
   docker-compose  # `docker-compose config` checks what `cortex compose` writes
+  chromium  # the /ui dashboard's test drives it headless through puppeteer-core
 )
 
 missing=()
@@ -34,10 +35,11 @@ else
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# The openai npm package for tests/js (pinned by tests/js/package-lock.json).
+# The openai and puppeteer-core npm packages for tests/js (pinned by tests/js/package-lock.json).
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-if [ ! -d "${root}/tests/js/node_modules/openai" ]; then
+if [ ! -d "${root}/tests/js/node_modules/openai" ] ||
+  [ ! -d "${root}/tests/js/node_modules/puppeteer-core" ]; then
   if ! (cd "${root}/tests/js" && npm ci --no-audit --no-fund --loglevel=error); then
-    echo "install-deps: npm ci failed; the openai client tests will be skipped" >&2
+    echo "install-deps: npm ci failed; the openai client and dashboard tests will be skipped" >&2
   fi
 fi

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "cli/status_table.h"
 #include "config/config_loader.h"
 #include "net/http_client.h"
 
@@ -112,71 +113,6 @@ std::optional<net::BlockingHttpResult> Call(const AdminTarget& target, const std
   return *r;
 }
 
-std::string GiB(const json::value& v) {
-  if (!v.is_number()) return "-";
-  return fmt::format("{:.2f}", v.to_number<double>() / (1ull << 30));
-}
-
-std::string Text(const json::value& v) {
-  if (v.is_string()) return std::string(v.as_string());
-  if (v.is_null()) return "-";
-  return json::serialize(v);
-}
-
-void PrintStatusTable(const json::object& s) {
-  std::printf("%-22s %-9s %-8s %8s %10s %10s %9s %s\n", "engine", "state", "profile", "pid",
-              "plan GiB", "actual GiB", "restarts", "note");
-  for (const json::value& v : s.at("engines").as_array()) {
-    const json::object& e = v.as_object();
-    std::string note;
-    if (e.at("paused").as_bool()) note = "paused for the burst";
-    if (!e.at("memory_warning").is_null()) note = Text(e.at("memory_warning"));
-    if (!e.at("failure").is_null()) {
-      const std::string failure = Text(e.at("failure"));
-      note = failure.substr(0, std::min<size_t>(failure.find('\n'), 100));
-    }
-    std::printf("%-22s %-9s %-8s %8s %10s %10s %9s %s\n", Text(e.at("name")).c_str(),
-                Text(e.at("state")).c_str(), Text(e.at("profile")).c_str(),
-                Text(e.at("pid")).c_str(), GiB(e.at("ledger_bytes")).c_str(),
-                GiB(e.at("actual_bytes")).c_str(), Text(e.at("restarts")).c_str(), note.c_str());
-  }
-  std::printf("\n%-16s %-22s %-9s %6s %9s\n", "lane", "engine", "state", "queue", "in flight");
-  for (const json::value& v : s.at("lanes").as_array()) {
-    const json::object& l = v.as_object();
-    std::printf("%-16s %-22s %-9s %6s %9s\n", Text(l.at("name")).c_str(),
-                Text(l.at("engine")).c_str(), Text(l.at("state")).c_str(),
-                Text(l.at("queue_depth")).c_str(), Text(l.at("in_flight")).c_str());
-  }
-  const json::object& ledger = s.at("ledger").as_object();
-  const json::object& burst = s.at("burst").as_object();
-  std::printf("\nledger: %s of %s GiB committed; burst: %s%s; swaps: %s\n",
-              GiB(ledger.at("committed_bytes")).c_str(), GiB(ledger.at("pool_bytes")).c_str(),
-              burst.at("active").as_bool() ? "on for " : "off",
-              burst.at("active").as_bool() ? Text(burst.at("engine")).c_str() : "",
-              Text(s.at("swaps")).c_str());
-  // The machine as the kernel sees it, beside the plan (absent from an older cortex up).
-  if (const json::value* m = s.if_contains("machine"); m != nullptr && m->is_object()) {
-    const json::object& mo = m->as_object();
-    const json::object& mem = mo.at("meminfo").as_object();
-    const json::object& planned = mo.at("planned").as_object();
-    if (mem.at("present").as_bool()) {
-      std::printf("machine: %s of %s GiB in use (%s available); plan: %s GiB, %s GiB GPU pool\n",
-                  GiB(mem.at("used_bytes")).c_str(), GiB(mem.at("total_bytes")).c_str(),
-                  GiB(mem.at("available_bytes")).c_str(), GiB(planned.at("memory_bytes")).c_str(),
-                  GiB(planned.at("gpu_pool_bytes")).c_str());
-    }
-    const json::object& gpu = mo.at("amdgpu").as_object();
-    if (gpu.at("present").as_bool()) {
-      std::printf("gpu %s: GTT %s of %s GiB, VRAM %s of %s GiB, busy %s%%\n",
-                  Text(gpu.at("card")).c_str(), GiB(gpu.at("gtt_used_bytes")).c_str(),
-                  GiB(gpu.at("gtt_total_bytes")).c_str(), GiB(gpu.at("vram_used_bytes")).c_str(),
-                  GiB(gpu.at("vram_total_bytes")).c_str(), Text(gpu.at("busy_percent")).c_str());
-    } else {
-      std::printf("gpu: no amdgpu device found (memory above is host memory only)\n");
-    }
-  }
-}
-
 }  // namespace
 
 void AddStatusOptions(CLI::App& app, StatusOptions& options) {
@@ -198,7 +134,7 @@ int RunStatus(const StatusOptions& options) {
     return 1;
   }
   try {
-    PrintStatusTable(v.as_object());
+    std::fputs(StatusTable(v.as_object()).c_str(), stdout);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cortex status: unexpected status shape: %s\n", e.what());
     return 1;
@@ -225,7 +161,7 @@ int RunBurst(const BurstOptions& options) {
   json::error_code ec;
   const json::value v = json::parse(r->body, ec);
   if (!ec && v.is_object()) {
-    PrintStatusTable(v.as_object());
+    std::fputs(StatusTable(v.as_object()).c_str(), stdout);
   } else {
     std::printf("%s\n", r->body.c_str());
   }

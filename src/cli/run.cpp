@@ -12,6 +12,7 @@
 #include "cli/ingest_commands.h"
 #include "cli/plan_command.h"
 #include "cli/sim_command.h"
+#include "cli/top_command.h"
 #include "cli/up_command.h"
 
 namespace cortex::cli {
@@ -46,6 +47,10 @@ int Run(int argc, char** argv) {
       "compose", "Write the docker compose file for the configured engines (normal profile)");
   AddComposeOptions(*compose, compose_options);
 
+  TopOptions top_options;
+  CLI::App* top = app.add_subcommand(
+      "top", "The running cortex up live: engines, memory, lanes, ledger (q quits)");
+  AddTopOptions(*top, top_options);
   StatusOptions status_options;
   CLI::App* status = app.add_subcommand(
       "status", "Engines, lanes, the memory ledger and burst state of the running cortex up");
@@ -87,6 +92,7 @@ int Run(int argc, char** argv) {
   if (env->parsed()) return RunEnv(env_options);
   if (compose->parsed()) return RunCompose(compose_options);
   if (status->parsed()) return RunStatus(status_options);
+  if (top->parsed()) return RunTop(top_options);
   if (burst->parsed()) return RunBurst(burst_options);
   if (logs->parsed()) return RunLogs(logs_options);
   if (doctor->parsed()) return RunDoctor(doctor_options);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
+#include "gateway/dashboard_page.h"
 #include "gateway/engine_errors.h"
 #include "gateway/gateway_impl.h"
 
@@ -421,6 +422,20 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
     net::HttpResponse r = JsonResponse(
         all_up ? http::status::ok : http::status::service_unavailable, json::serialize(body));
     if (!all_up) r.set(http::field::retry_after, "5");
+    co_await res.Send(std::move(r));
+    co_return;
+  }
+
+  // The dashboard: the page holds no data, so it needs no key; what it reads does.
+  if (get && (path == "/ui" || path == "/ui/")) {
+    net::HttpResponse r{http::status::ok, 11};
+    r.set(http::field::content_type, "text/html; charset=utf-8");
+    r.set(http::field::cache_control, "no-cache");
+    r.set("Content-Security-Policy",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+          "connect-src 'self'; img-src 'self'");
+    r.body() = std::string(DashboardPage());
+    r.prepare_payload();
     co_await res.Send(std::move(r));
     co_return;
   }

@@ -202,10 +202,18 @@ Status Supervisor::Impl::Start() {
 }
 
 void Supervisor::Impl::Notify(const std::string& engine, bool ready) {
+  Changed();
   if (listener) listener(engine, ready);
 }
 
+void Supervisor::Impl::Changed() {
+  ++change_seq;
+  for (asio::steady_timer* t : event_waiters)
+    t->cancel();
+}
+
 void Supervisor::Impl::Apply(std::vector<sched::Effect> effects) {
+  if (!effects.empty()) Changed();
   for (const sched::Effect& e : effects)
     Apply(e);
   ArmTick();

@@ -117,7 +117,72 @@ bool Supervisor::BurstReady(const std::string& engine) const {
 }
 
 json::object Supervisor::StatusJson() const {
-  const Impl& impl = *impl_;
+  return impl_->StatusJson();
+}
+
+json::array Supervisor::Impl::LedgerEventsJson(size_t last) const {
+  const auto& all = scheduler->ledger().events();
+  json::array events;
+  const size_t from = all.size() > last ? all.size() - last : 0;
+  for (size_t i = from; i < all.size(); ++i) {
+    const sched::LedgerEvent& e = all[i];
+    events.push_back(json::object{{"seq", e.seq},
+                                  {"kind", std::string(sched::LedgerEventKindName(e.kind))},
+                                  {"engine", e.engine},
+                                  {"profile", e.profile},
+                                  {"bytes", e.bytes},
+                                  {"committed_after", e.committed_after},
+                                  {"reason", e.reason}});
+  }
+  return events;
+}
+
+// Server-sent events for dashboards and `cortex top`: a whole snapshot (the /admin/status
+// object, the ledger's last events, a change counter) at once, then again within a second of
+// every change and at least every `kEventsTick` so measured memory stays fresh. Whole
+// snapshots rather than diffs: a client that reconnects, or misses one, is never out of step.
+asio::awaitable<void> Supervisor::Impl::StreamEvents(std::shared_ptr<Impl> self,
+                                                     net::Responder& res) {
+  constexpr auto kEventsTick = std::chrono::seconds(1);
+  http::response_header<> header;
+  header.set(http::field::content_type, "text/event-stream");
+  header.set(http::field::cache_control, "no-store");
+  header.set("X-Accel-Buffering", "no");  // a proxy in front must not hold the stream back
+  if (!co_await res.StartChunked(std::move(header), http::status::ok)) co_return;
+  asio::steady_timer timer(self->io);
+  uint64_t sent_seq = 0;
+  bool first = true;
+  for (;;) {
+    const bool changed = self->change_seq != sent_seq;
+    sent_seq = self->change_seq;
+    json::object data = self->StatusJson();
+    data["ledger_events"] = self->LedgerEventsJson(20);
+    data["seq"] = sent_seq;
+    data["time_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+    std::string chunk = first ? "retry: 2000\nevent: snapshot\ndata: "
+                              : (changed ? "event: change\ndata: " : "event: tick\ndata: ");
+    first = false;
+    chunk += json::serialize(data);
+    chunk += "\n\n";
+    if (!co_await res.WriteChunk(chunk)) co_return;
+    if (self->shutting_down) break;
+    timer.expires_after(kEventsTick);
+    self->event_waiters.insert(&timer);
+    const bool stays = co_await res.Wait(timer);
+    self->event_waiters.erase(&timer);
+    if (!stays) co_return;
+    // A burst of changes (a swap is several) becomes one snapshot, not a dozen.
+    if (self->change_seq != sent_seq && !co_await res.Sleep(std::chrono::milliseconds(50))) {
+      co_return;
+    }
+  }
+  co_await res.FinishChunked();
+}
+
+json::object Supervisor::Impl::StatusJson() const {
+  const Impl& impl = *this;
   const sched::ResidencyScheduler& s = *impl.scheduler;
   json::array engines;
   for (const std::string& name : impl.order) {
@@ -286,17 +351,12 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
     }
     co_return;
   }
+  if (get && path == "/admin/events") {
+    co_await Impl::StreamEvents(impl, res);
+    co_return;
+  }
   if (get && path == "/admin/ledger") {
-    json::array events;
-    for (const sched::LedgerEvent& e : impl->scheduler->ledger().events()) {
-      events.push_back(json::object{{"seq", e.seq},
-                                    {"kind", std::string(sched::LedgerEventKindName(e.kind))},
-                                    {"engine", e.engine},
-                                    {"profile", e.profile},
-                                    {"bytes", e.bytes},
-                                    {"committed_after", e.committed_after},
-                                    {"reason", e.reason}});
-    }
+    json::array events = impl->LedgerEventsJson(SIZE_MAX);
     {
       net::HttpResponse reply_ =
           Json(http::status::ok,

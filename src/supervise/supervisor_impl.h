@@ -79,6 +79,13 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   void ArmTick();
   asio::awaitable<void> SampleMemory();
   void Notify(const std::string& engine, bool ready);
+  // Something an /admin/events client shows has changed (an engine's state, the ledger, the
+  // burst): wakes every stream so it sends a fresh snapshot now rather than at its next tick.
+  void Changed();
+  boost::json::object StatusJson() const;
+  // The ledger's last `last` events, oldest first.
+  boost::json::array LedgerEventsJson(size_t last) const;
+  static asio::awaitable<void> StreamEvents(std::shared_ptr<Impl> self, net::Responder& res);
   // Burst holders: the operator, an ingest job, a request whose prompt needs the burst
   // profile's context. The burst goes on with the first and off when the last lets go, so one
   // holder finishing never pulls the memory from under another. `force` (an operator's off
@@ -106,6 +113,9 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   std::set<std::string> burst_holders;
   monitor::MachineMemory machine;     // the last sample, beside the engines' own
   std::vector<std::string> findings;  // plan findings worth showing in status
+  // The /admin/events streams waiting for their next snapshot; Changed() cancels their timers.
+  std::set<asio::steady_timer*> event_waiters;
+  uint64_t change_seq = 0;
 };
 
 }  // namespace cortex::supervise

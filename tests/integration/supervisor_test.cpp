@@ -11,6 +11,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "integration/sim_harness.h"
@@ -764,6 +765,188 @@ TEST(SupervisorAdminTest, AnEngineInACrashLoopFailsWithItsOwnLastLines) {
   const json::object e = d.Engine("broken");
   EXPECT_EQ(e.at("restarts").to_number<int>(), 1);
   EXPECT_TRUE(e.at("failure").is_string());
+}
+
+}  // namespace
+}  // namespace cortex::testing
+
+namespace cortex::testing {
+namespace {
+
+// Reads GET /admin/events on its own thread and keeps every event (its type and JSON data).
+class AdminEventsReader {
+ public:
+  struct Event {
+    std::string type;
+    json::value data;
+  };
+  explicit AdminEventsReader(uint16_t port)
+      : thread_([this, port] {
+          net::BlockingHttpRequest req;
+          req.target = "/admin/events";
+          req.headers["Accept"] = "text/event-stream";
+          req.timeout = 10s;
+          std::string pending;
+          auto r = net::BlockingHttp("127.0.0.1", port, req, [&](std::string_view piece) {
+            pending.append(piece);
+            for (size_t end; (end = pending.find("\n\n")) != std::string::npos;) {
+              Event e;
+              std::string_view block = std::string_view(pending).substr(0, end);
+              while (!block.empty()) {
+                const size_t nl = block.find('\n');
+                const std::string_view line = block.substr(0, nl);
+                if (line.rfind("event: ", 0) == 0) e.type = std::string(line.substr(7));
+                if (line.rfind("data: ", 0) == 0) e.data = ParseJson(std::string(line.substr(6)));
+                block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
+              }
+              {
+                std::lock_guard lock(mu_);
+                events_.push_back(std::move(e));
+              }
+              pending.erase(0, end + 2);
+            }
+            return !stop_;
+          });
+          std::lock_guard lock(mu_);
+          if (r.ok()) content_type_ = r->header("content-type");
+        }) {}
+  ~AdminEventsReader() { Finish(); }
+  // Leaves the stream (at its next event); returns the response's Content-Type.
+  std::string Finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mu_);
+    return content_type_;
+  }
+  std::vector<Event> events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+  // The first event at or after `from` for which `pred` holds.
+  std::optional<Event> WaitFor(size_t from, const std::function<bool(const Event&)>& pred,
+                               std::chrono::milliseconds deadline) {
+    std::optional<Event> found;
+    Deployment::WaitFor(
+        [&] {
+          const std::vector<Event> all = events();
+          for (size_t i = from; i < all.size(); ++i) {
+            if (pred(all[i])) {
+              found = all[i];
+              return true;
+            }
+          }
+          return false;
+        },
+        deadline);
+    return found;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Event> events_;
+  std::string content_type_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+std::string EngineStateIn(const json::value& snapshot, const std::string& engine) {
+  if (!snapshot.is_object()) return "";
+  for (const json::value& e : snapshot.at("engines").as_array()) {
+    if (e.at("name").as_string() == engine) return std::string(e.at("state").as_string());
+  }
+  return "";
+}
+
+// The dashboard's feed: a whole snapshot first, then a `change` event carrying the new state
+// and the ledger's release once an engine stops — without polling /admin/status.
+TEST(SupervisorEventsTest, StreamsASnapshotThenEveryChangeWithTheLedgerEvents) {
+  Deployment d(Engines::kSim);
+  d.Write(
+      d.LlamaEngine("alpha", PickFreePort(), 2048) + d.LlamaEngine("beta", PickFreePort(), 2048),
+      "  a: { engine: alpha }\n  b: { engine: beta }\n");
+  d.Up({"alpha", "beta"});
+  AdminEventsReader reader(d.gateway_port());
+  auto first = reader.WaitFor(
+      0, [](const AdminEventsReader::Event&) { return true; }, 10s);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->type, "snapshot");
+  ASSERT_TRUE(first->data.is_object()) << "no JSON in the first event";
+  EXPECT_EQ(EngineStateIn(first->data, "alpha"), "ready");
+  EXPECT_EQ(first->data.at("lanes").as_array().size(), 2u);
+  EXPECT_GT(first->data.at("ledger").at("committed_bytes").to_number<uint64_t>(), 0u);
+  const uint64_t seq = first->data.at("seq").to_number<uint64_t>();
+
+  const size_t before = reader.events().size();
+  ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/stop").status, 200);
+  auto stopped = reader.WaitFor(
+      before,
+      [](const AdminEventsReader::Event& e) { return EngineStateIn(e.data, "alpha") == "stopped"; },
+      10s);
+  ASSERT_TRUE(stopped.has_value()) << reader.events().size() << " events, none with alpha stopped";
+  EXPECT_EQ(stopped->type, "change");
+  EXPECT_GT(stopped->data.at("seq").to_number<uint64_t>(), seq);
+  EXPECT_EQ(EngineStateIn(stopped->data, "beta"), "ready");
+  bool release_seen = false;
+  for (const json::value& e : stopped->data.at("ledger_events").as_array()) {
+    release_seen |= e.at("engine") == "alpha" && e.at("kind") == "release";
+  }
+  EXPECT_TRUE(release_seen) << json::serialize(stopped->data.at("ledger_events"));
+  // With nothing changing, the stream still ticks, so measured memory stays fresh.
+  const size_t now = reader.events().size();
+  auto tick = reader.WaitFor(
+      now, [](const AdminEventsReader::Event& e) { return e.type == "tick"; }, 5s);
+  EXPECT_TRUE(tick.has_value());
+  EXPECT_EQ(reader.Finish(), "text/event-stream");
+}
+
+// `cortex top` piped: the first snapshot, then a block per change, as plain text; `-n 1` stops
+// after one; with no cortex up it says so and exits 1.
+TEST(SupervisorEventsTest, TopPrintsASnapshotThenEachChangeWhenPiped) {
+  Deployment d(Engines::kSim);
+  d.Write(d.LlamaEngine("alpha", PickFreePort(), 2048), "  a: { engine: alpha }\n");
+  d.Up({"alpha"});
+  const std::string config = d.dir().File("cortex.yaml");
+  const std::string once_log = d.dir().File("top-once.log");
+  auto once = Subprocess::Start({CORTEX_BINARY, "top", "-c", config, "-n", "1"}, once_log);
+  ASSERT_TRUE(once.ok());
+  ASSERT_TRUE(Deployment::WaitFor([&] { return (*once)->Poll().has_value(); }, 15s));
+  EXPECT_EQ((*once)->Poll(), 0) << ReadWholeFile(once_log);
+  const std::string one = ReadWholeFile(once_log);
+  EXPECT_NE(one.find(" snapshot 127.0.0.1:"), std::string::npos) << one;
+  EXPECT_NE(one.find("alpha"), std::string::npos) << one;
+  EXPECT_NE(one.find("ready"), std::string::npos) << one;
+  EXPECT_NE(one.find("ledger:"), std::string::npos) << one;
+
+  const std::string follow_log = d.dir().File("top.log");
+  auto follow = Subprocess::Start({CORTEX_BINARY, "top", "-c", config}, follow_log);
+  ASSERT_TRUE(follow.ok());
+  ASSERT_TRUE(Deployment::WaitFor(
+      [&] { return ReadWholeFile(follow_log).find(" snapshot ") != std::string::npos; }, 15s));
+  ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/stop").status, 200);
+  // A change block whose engine line shows alpha stopped.
+  auto shows_stopped = [&] {
+    const std::string out = ReadWholeFile(follow_log);
+    const size_t change = out.find(" change ");
+    if (change == std::string::npos) return false;
+    for (size_t at = out.find("\nalpha", change); at != std::string::npos;
+         at = out.find("\nalpha", at + 1)) {
+      const std::string line = out.substr(at + 1, out.find('\n', at + 1) - at - 1);
+      if (line.find("stopped") != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(Deployment::WaitFor(shows_stopped, 15s)) << ReadWholeFile(follow_log);
+  EXPECT_FALSE((*follow)->Poll().has_value()) << "top should keep following";
+  (*follow)->Stop();
+
+  const std::string none_log = d.dir().File("top-none.log");
+  auto none = Subprocess::Start(
+      {CORTEX_BINARY, "top", "--url", "127.0.0.1:" + std::to_string(PickFreePort())}, none_log);
+  ASSERT_TRUE(none.ok());
+  ASSERT_TRUE(Deployment::WaitFor([&] { return (*none)->Poll().has_value(); }, 15s));
+  EXPECT_EQ((*none)->Poll(), 1);
+  EXPECT_NE(ReadWholeFile(none_log).find("is `cortex up` running?"), std::string::npos)
+      << ReadWholeFile(none_log);
 }
 
 }  // namespace

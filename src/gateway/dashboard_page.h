@@ -1,0 +1,20 @@
+// The dashboard at GET /ui: one self-contained HTML page (no external scripts, fonts or
+// styles; a machine serving local models is often offline).
+//
+// The page holds no data. It reads GET /admin/events (server-sent events: whole snapshots of
+// the supervisor's status and the ledger's last events) with fetch() rather than EventSource,
+// because EventSource cannot send the admin key; on 401 it asks for the key and keeps it in
+// sessionStorage for the tab. It reconnects by itself, backing off up to 5 s as llama-swap's UI
+// does, and shows how old what it shows is. What it draws: the memory pool as one bar (each
+// engine's ledger share, the rest free), each engine's plan against what it really holds, the
+// machine's own numbers, the lanes with their queues, the burst with a button, the last ledger
+// events. Its buttons call the admin routes: /admin/burst and /admin/engines/NAME/ACTION.
+#pragma once
+
+#include <string_view>
+
+namespace cortex::gateway {
+
+std::string_view DashboardPage();
+
+}  // namespace cortex::gateway
