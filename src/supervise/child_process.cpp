@@ -175,43 +175,54 @@ void ChildProcess::ReadOutput() {
 }
 
 void ChildProcess::WaitExit() {
-  pidfd_.async_wait(asio::posix::stream_descriptor::wait_read,
-                    [self = shared_from_this()](const boost::system::error_code& ec) {
-                      if (ec) return;
-                      // Whatever the engine forked goes with it. Signalled before the reap, while
-                      // the zombie leader still holds the pid and so the group id.
-                      kill(-self->pid_, SIGKILL);
-                      int status = 0;
-                      pid_t r;
-                      do {
-                        r = waitpid(self->pid_, &status, WNOHANG);
-                      } while (r < 0 && errno == EINTR);
-                      if (r == 0) {  // spurious: not reaped yet
-                        self->WaitExit();
-                        return;
-                      }
-                      ExitInfo info;
-                      if (r > 0 && WIFSIGNALED(status)) {
-                        info.signaled = true;
-                        info.code = WTERMSIG(status);
-                      } else if (r > 0) {
-                        info.code = WEXITSTATUS(status);
-                      }
-                      self->exit_ = info;
-                      if (self->output_closed_) {
-                        self->ReportExitOnce();
-                        return;
-                      }
-                      // The output pipe closes once the group is gone; give up on it after a
-                      // second in case something outside the group still holds it (this also
-                      // cancels a pending Stop escalation).
-                      self->kill_timer_.expires_after(std::chrono::seconds(1));
-                      self->kill_timer_.async_wait([self](const boost::system::error_code& e) {
-                        if (e || self->output_closed_) return;
-                        boost::system::error_code ignored;
-                        self->out_.close(ignored);  // the read ends, which reports the exit
-                      });
-                    });
+  pidfd_.async_wait(
+      asio::posix::stream_descriptor::wait_read,
+      [self = shared_from_this()](const boost::system::error_code& ec) {
+        if (ec) return;
+        // A readable pidfd is not proof of an exit: when a pidfd number is reused
+        // (one child's closed, the next one's opened) the reactor can hand the new
+        // descriptor the old one's readiness. Look without reaping first; killing
+        // the group on a stale wake-up killed a command that had just started.
+        siginfo_t peek{};
+        if (waitid(P_PID, static_cast<id_t>(self->pid_), &peek, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            peek.si_pid == 0) {
+          self->WaitExit();
+          return;
+        }
+        // Whatever the engine forked goes with it. Signalled before the reap, while
+        // the zombie leader still holds the pid and so the group id.
+        kill(-self->pid_, SIGKILL);
+        int status = 0;
+        pid_t r;
+        do {
+          r = waitpid(self->pid_, &status, WNOHANG);
+        } while (r < 0 && errno == EINTR);
+        if (r == 0) {  // spurious: not reaped yet
+          self->WaitExit();
+          return;
+        }
+        ExitInfo info;
+        if (r > 0 && WIFSIGNALED(status)) {
+          info.signaled = true;
+          info.code = WTERMSIG(status);
+        } else if (r > 0) {
+          info.code = WEXITSTATUS(status);
+        }
+        self->exit_ = info;
+        if (self->output_closed_) {
+          self->ReportExitOnce();
+          return;
+        }
+        // The output pipe closes once the group is gone; give up on it after a
+        // second in case something outside the group still holds it (this also
+        // cancels a pending Stop escalation).
+        self->kill_timer_.expires_after(std::chrono::seconds(1));
+        self->kill_timer_.async_wait([self](const boost::system::error_code& e) {
+          if (e || self->output_closed_) return;
+          boost::system::error_code ignored;
+          self->out_.close(ignored);  // the read ends, which reports the exit
+        });
+      });
 }
 
 void ChildProcess::ReportExitOnce() {
