@@ -15,7 +15,7 @@ jobs="$(nproc 2>/dev/null || echo 2)"
 
 cmake -S "${root}" -B "${build}" -DCMAKE_BUILD_TYPE=Release \
   -DCORTEX_BUILD_TESTS=ON -DCORTEX_BUILD_BENCH=ON >/dev/null
-cmake --build "${build}" -j "${jobs}" --target cortex_bench cortex_gateway_bench cortex_burst_bench cortex
+cmake --build "${build}" -j "${jobs}" --target cortex_bench cortex_gateway_bench cortex_burst_bench cortex_dashboard_bench cortex
 
 # min_time is per repetition; 1 s keeps the whole run well under two minutes on 2 cores.
 "${build}/bench/cortex_bench" \
@@ -34,6 +34,9 @@ echo "JSON: ${build}/bench.json"
 # Burst switch orchestration: POST /admin/burst?wait=1 on and off, timed against the simulated
 # engines' own load time (bench/burst_switch.cpp).
 "${build}/bench/cortex_burst_bench" "${build}/src/cortex" --switches 10 --load 0.5
+
+# Proxied requests with and without 100 dashboards on /admin/events (bench/dashboard_load.cpp).
+"${build}/bench/cortex_dashboard_bench" "${build}/src/cortex" --clients 100
 
 # `cortex pack` against repomix (pinned in bench/pack/package-lock.json) on a generated 2,500-file,
 # 40 MB tree: wall time, peak RSS, bytes out (bench/pack_vs_repomix.sh).

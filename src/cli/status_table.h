@@ -11,6 +11,15 @@ namespace cortex::cli {
 // the object lacks a field it needs (a status from an incompatible cortex).
 std::string StatusTable(const boost::json::object& status);
 
+// The memory pool as one bar `width` characters wide, the way `cortex plan --svg` stacks it:
+// reserves (#), then each engine's ledger share under its own letter, then free (.), with a
+// legend. Empty when the status has no ledger (no supervisor).
+std::string MemoryBar(const boost::json::object& status, size_t width);
+
+// The ingest jobs of an /admin/events snapshot ("ingest"."jobs"), with their progress. Empty
+// when there are none.
+std::string JobsTable(const boost::json::object& status);
+
 // The ledger's last `count` events of a snapshot (its "ledger_events"), newest last.
 std::string LedgerEventsTable(const boost::json::object& status, size_t count);
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -81,6 +82,12 @@ class InteractiveTerminal {
   std::atomic<bool> quit_{false};
   std::thread keys_;
 };
+
+size_t TerminalWidth() {
+  winsize w{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &w) == 0 && w.ws_col >= 40) return w.ws_col;
+  return 100;
+}
 
 std::string Clock() {
   const std::time_t now = std::time(nullptr);
@@ -171,7 +178,9 @@ int RunTop(const TopOptions& options) {
         if (ec || !v.is_object()) return true;
         std::string screen;
         try {
-          screen = StatusTable(v.as_object()) + LedgerEventsTable(v.as_object(), tty ? 8 : 3);
+          const json::object& o = v.as_object();
+          screen = MemoryBar(o, tty ? TerminalWidth() - 9 : 72) + "\n" + StatusTable(o) +
+                   JobsTable(o) + LedgerEventsTable(o, tty ? 8 : 3);
         } catch (const std::exception& ex) {
           failure = fmt::format("unexpected status shape: {}", ex.what());
           finished = true;

@@ -5,10 +5,13 @@
 // the supervisor's status and the ledger's last events) with fetch() rather than EventSource,
 // because EventSource cannot send the admin key; on 401 it asks for the key and keeps it in
 // sessionStorage for the tab. It reconnects by itself, backing off up to 5 s as llama-swap's UI
-// does, and shows how old what it shows is. What it draws: the memory pool as one bar (each
-// engine's ledger share, the rest free), each engine's plan against what it really holds, the
-// machine's own numbers, the lanes with their queues, the burst with a button, the last ledger
-// events. Its buttons call the admin routes: /admin/burst and /admin/engines/NAME/ACTION.
+// does, and shows how old what it shows is. What it draws: memory as `cortex plan --svg` draws
+// it (reserves, each engine's ledger share split into weights, KV cache, compute and overhead,
+// free), each engine's plan within its budget with a mark where its actual use is, uptime and
+// last log lines (on a click), the lanes with queues, requests, errors, TTFT and tokens/s
+// against target, the burst with a button, the machine's own numbers, ingest jobs with their
+// progress, the last ledger events. Its buttons call the admin routes: /admin/burst and
+// /admin/engines/NAME/ACTION.
 #pragma once
 
 #include <string_view>

@@ -336,6 +336,9 @@ Status Gateway::Impl::Start() {
     residency->SetEngineListener([weak](const std::string& engine, bool ready) {
       if (auto self = weak.lock()) self->OnEngineEvent(engine, ready);
     });
+    residency->SetChangeListener([weak] {
+      if (auto self = weak.lock()) self->SnapshotChanged();
+    });
   }
   if (Status s = server->Listen(host, port); !s.ok()) return s;
   server->Start();
@@ -348,6 +351,7 @@ Status Gateway::Impl::Start() {
 void Gateway::Impl::Stop() {
   stopped = true;
   expiry_timer.cancel();
+  SnapshotChanged();  // the event streams end
   if (server) server->Stop();
   for (auto& [id, w] : waiters)
     w->timer.cancel();
@@ -360,9 +364,13 @@ void Gateway::Impl::Stop() {
 asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responder& res) {
   auto self = shared_from_this();
   struct Handling {
-    int& n;
-    explicit Handling(int& count) : n(count) { ++n; }
-    ~Handling() { --n; }
+    int* n;
+    explicit Handling(int& count) : n(&count) { ++*n; }
+    ~Handling() { Forget(); }
+    void Forget() {
+      if (n != nullptr) --*n;
+      n = nullptr;
+    }
   } handling_guard(handling);
   const std::string target(req.target());
   const std::string path = target.substr(0, target.find('?'));
@@ -433,7 +441,7 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
     r.set(http::field::cache_control, "no-cache");
     r.set("Content-Security-Policy",
           "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-          "connect-src 'self'; img-src 'self'");
+          "connect-src 'self'; img-src 'self' data:");
     r.body() = std::string(DashboardPage());
     r.prepare_payload();
     co_await res.Send(std::move(r));
@@ -447,6 +455,11 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
           http::status::unauthorized, "admin routes need the admin key (Authorization: Bearer ...)",
           "authentication_error", "invalid_admin_key");
       co_await res.Send(std::move(r));
+      co_return;
+    }
+    if (get && path == "/admin/events") {
+      handling_guard.Forget();  // a dashboard's stream is not a request to drain at shutdown
+      co_await StreamEvents(res);
       co_return;
     }
     if (residency == nullptr) {

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -64,6 +65,15 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   void OnEngineEvent(const std::string& engine, bool ready);
   int ServingLane(int lane) const;  // the lane whose engine takes the request; -1 none
 
+  // GET /admin/events (admin_events.cpp): server-sent whole snapshots for /ui and `cortex top`.
+  asio::awaitable<void> StreamEvents(net::Responder& res);
+  // The serialized snapshot: the supervisor's engines and ledger, the lanes with the gateway's
+  // own counts, the ingest jobs. Built at most once per kSnapshotReuse for all streams.
+  const std::string& SnapshotText();
+  boost::json::object LaneStats(size_t lane) const;
+  // Something a snapshot shows changed: every stream sends now.
+  void SnapshotChanged();
+
   // Proxying (proxy.cpp).
   asio::awaitable<void> Proxy(net::HttpRequest& req, net::Responder& res, Endpoint endpoint);
   asio::awaitable<StatusOr<std::shared_ptr<net::HttpConnection>>> Acquire(int engine, bool* reused);
@@ -96,6 +106,15 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   int handling = 0;  // requests inside Handle now
   ResidencyPort* residency = nullptr;
   IngestPort* ingest = nullptr;
+  // /admin/events: the streams waiting for their next snapshot (SnapshotChanged cancels their
+  // timers), the change counter, and the last snapshot built.
+  std::set<asio::steady_timer*> event_waiters;
+  uint64_t change_seq = 0;
+  struct {
+    uint64_t seq = ~uint64_t{0};
+    std::chrono::steady_clock::time_point built;
+    std::string text;
+  } snapshot;
 };
 
 // A JSON response with the gateway's headers.

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/json.hpp>
 #include <string_view>
 
 #include "net/http_server.h"
@@ -21,6 +22,8 @@ class IngestPort {
   // Retry-After for a request to a lane that a running job's burst has paused: the job's
   // remaining seconds, or 0 when no job holds the burst.
   virtual int BurstRetryAfterSeconds() const = 0;
+  // The newest `limit` jobs, as GET /v1/ingest/{id} shows them, for the dashboard.
+  virtual boost::json::array RecentJobs(size_t limit) const = 0;
 };
 
 // Whether a request is an upload whose body the ingest service streams (POST /v1/ingest).

@@ -96,6 +96,26 @@ double MetricsRegistry::Value(const std::string& family, const Labels& labels) c
   return s == it->second.series.end() ? 0 : s->second.value;
 }
 
+MetricsRegistry::Totals MetricsRegistry::TotalsWhere(const std::string& family,
+                                                     const std::string& label,
+                                                     const std::string& value) const {
+  Totals t;
+  auto it = families_.find(family);
+  if (it == families_.end()) return t;
+  // A key is `{a="x",b="y"}`; the pair is whole when a brace or comma stands on each side.
+  const std::string pair = label + "=\"" + Escape(value) + "\"";
+  for (const auto& [key, series] : it->second.series) {
+    const size_t at = key.find(pair);
+    if (at == std::string::npos || at == 0) continue;
+    const char before = key[at - 1], after = key[at + pair.size()];
+    if ((before != '{' && before != ',') || (after != '}' && after != ',')) continue;
+    t.value += series.value;
+    t.count += series.count;
+    t.sum += series.sum;
+  }
+  return t;
+}
+
 std::string MetricsRegistry::Render() const {
   std::string out;
   for (const auto& [name, f] : families_) {

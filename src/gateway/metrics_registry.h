@@ -30,6 +30,15 @@ class MetricsRegistry {
   void Observe(const std::string& histogram, const Labels& labels, double value);
 
   double Value(const std::string& family, const Labels& labels) const;  // counters and gauges
+  // Over every series of `family` whose labels include `label`="value" (all its codes, say):
+  // the summed value of a counter or gauge, and for a histogram the summed count and sum.
+  struct Totals {
+    double value = 0;
+    uint64_t count = 0;
+    double sum = 0;
+  };
+  Totals TotalsWhere(const std::string& family, const std::string& label,
+                     const std::string& value) const;
   std::string Render() const;
 
  private:

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <boost/asio.hpp>
+#include <boost/json.hpp>
 #include <chrono>
 #include <functional>
 #include <optional>
@@ -63,6 +64,12 @@ class ResidencyPort {
   virtual bool BurstReady(const std::string& engine) const = 0;
   // Prometheus text appended to the gateway's /metrics (engine state, planned and actual memory).
   virtual std::string MetricsText() const = 0;
+  // What a dashboard shows of the engines: the /admin/status object plus "ledger_events", the
+  // ledger's last events, oldest first.
+  virtual boost::json::object Snapshot() const = 0;
+  // Called after anything Snapshot() shows has changed (an engine's state, the ledger, the
+  // burst), so /admin/events streams send at once rather than at their next tick.
+  virtual void SetChangeListener(std::function<void()> listener) = 0;
   // /admin/... (the gateway has checked the admin key).
   virtual boost::asio::awaitable<void> HandleAdmin(net::HttpRequest& req, net::Responder& res) = 0;
 };

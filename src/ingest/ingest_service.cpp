@@ -155,6 +155,14 @@ void IngestService::StopRunner() {
   if (runner_) runner_->Stop();
 }
 
+json::array IngestService::RecentJobs(size_t limit) const {
+  json::array jobs;
+  for (const JobRecord& job : store_->ListJobs(static_cast<int>(limit), "")) {
+    jobs.push_back(JobObject(job));
+  }
+  return jobs;
+}
+
 int IngestService::BurstRetryAfterSeconds() const {
   if (!runner_ || !runner_->HoldsBurst()) return 0;
   return std::max(1, runner_->RunningEtaSeconds());

@@ -40,6 +40,7 @@ class IngestService : public gateway::IngestPort {
 
   boost::asio::awaitable<void> HandleIngest(net::HttpRequest& req, net::Responder& res) override;
   int BurstRetryAfterSeconds() const override;
+  boost::json::array RecentJobs(size_t limit) const override;
 
   JobStore& store() { return *store_; }
 

@@ -12,6 +12,7 @@
 #include "model/model_resolver.h"
 #include "monitor/process_memory.h"
 #include "net/http_client.h"
+#include "supervise/command_output.h"
 #include "supervise/supervisor_impl.h"
 
 namespace cortex::supervise {
@@ -207,9 +208,7 @@ void Supervisor::Impl::Notify(const std::string& engine, bool ready) {
 }
 
 void Supervisor::Impl::Changed() {
-  ++change_seq;
-  for (asio::steady_timer* t : event_waiters)
-    t->cancel();
+  if (change_listener) change_listener();
 }
 
 void Supervisor::Impl::Apply(std::vector<sched::Effect> effects) {
@@ -331,6 +330,10 @@ void Supervisor::Impl::Spawn(const std::string& name) {
   }
   const uint64_t generation = ++m.generation;
   m.stop_expected = false;
+  m.container.reset();
+  m.started_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
   std::string argv_text;
   for (const auto& a : spec.argv)
     argv_text += (argv_text.empty() ? "" : " ") + a;
@@ -394,6 +397,48 @@ StatusOr<std::vector<std::string>> Supervisor::Impl::DockerComposeArgv(const std
                                   name};
 }
 
+// The container behind a docker engine, once it is ready: its id from compose, its init's pid
+// from docker, and that pid's cgroup v2 directory, where the kernel counts the container's
+// memory (memory.current, memory.max). Without cgroup v2 its processes are read instead.
+asio::awaitable<void> Supervisor::Impl::FindContainer(std::string name, uint64_t generation) {
+  auto self = shared_from_this();
+  const std::vector<std::string> ps = {
+      "docker", "compose", "-p", "cortex", "-f", options.log_dir + "/" + name + ".compose.yml",
+      "ps",     "-q",      name};
+  auto ids = co_await RunForOutput(io.get_executor(), ps, std::chrono::seconds(15));
+  ManagedEngine* m = Find(name);
+  if (m == nullptr || m->generation != generation) co_return;
+  std::string id = ids.ok() ? *ids : std::string();
+  id = id.substr(0, id.find('\n'));
+  if (id.empty()) {
+    m->log->Note(
+        "cannot find its container for memory readings: " +
+        (ids.ok() ? std::string("docker compose ps printed nothing") : ids.status().message()));
+    co_return;
+  }
+  const std::vector<std::string> inspect = {"docker", "inspect", "--format", "{{.State.Pid}}", id};
+  auto pid_text = co_await RunForOutput(io.get_executor(), inspect, std::chrono::seconds(15));
+  m = Find(name);
+  if (m == nullptr || m->generation != generation) co_return;
+  long pid = 0;
+  if (pid_text.ok()) pid = std::strtol(pid_text->c_str(), nullptr, 10);
+  if (pid <= 0) {
+    m->log->Note("cannot find its container's process for memory readings: " +
+                 (pid_text.ok() ? "docker inspect printed \"" + pid_text->substr(0, 40) + "\""
+                                : pid_text.status().message()));
+    co_return;
+  }
+  ContainerInfo c;
+  c.id = id;
+  c.pid = static_cast<pid_t>(pid);
+  c.cgroup_dir = monitor::CgroupDirOfPid(c.pid);
+  if (c.cgroup_dir && !monitor::ReadCgroupMemory(*c.cgroup_dir)) c.cgroup_dir.reset();
+  m->log->Note(fmt::format("container {} (pid {}): memory from {}", id.substr(0, 12), c.pid,
+                           c.cgroup_dir ? "cgroup " + *c.cgroup_dir
+                                        : std::string("its processes (no cgroup v2 memory)")));
+  m->container = std::move(c);
+}
+
 asio::awaitable<void> Supervisor::Impl::AwaitReady(std::string name, uint64_t generation) {
   auto self = shared_from_this();
   asio::steady_timer timer(io);
@@ -415,6 +460,9 @@ asio::awaitable<void> Supervisor::Impl::AwaitReady(std::string name, uint64_t ge
     }
     if (status == 200) {
       m->log->Note("ready");
+      if (m->config->launch == LaunchKind::kDocker) {
+        asio::co_spawn(io, FindContainer(name, generation), asio::detached);
+      }
       Notify(name, true);
       Apply(scheduler->EngineReady(name, Now()));
       if (m->watched_generation != generation) {
@@ -573,15 +621,38 @@ void Supervisor::Impl::ArmTick() {
 asio::awaitable<void> Supervisor::Impl::SampleMemory() {
   auto self = shared_from_this();
   while (!shutting_down) {
-    std::vector<pid_t> groups;  // each engine leads its own process group
+    // Each engine leads its own process group; a docker engine's processes are the
+    // container's (its init leads a group of its own), not the compose client's we started.
+    std::vector<pid_t> groups;
     for (auto& [name, m] : engines) {
-      if (m.child && m.child->running()) groups.push_back(m.child->pid());
+      if (!m.child || !m.child->running()) continue;
+      if (m.config->launch != LaunchKind::kDocker) {
+        groups.push_back(m.child->pid());
+      } else if (m.container && !m.container->cgroup_dir) {
+        groups.push_back(m.container->pid);
+      }
     }
     auto memory = monitor::ReadGroupsMemory(groups);
     machine = monitor::ReadMachineMemory();
     for (auto& [name, m] : engines) {
       if (!m.child || !m.child->running()) continue;
-      m.actual_bytes = memory[m.child->pid()].total_bytes();
+      if (m.config->launch != LaunchKind::kDocker) {
+        m.actual_bytes = memory[m.child->pid()].total_bytes();
+      } else if (!m.container) {
+        m.actual_bytes.reset();  // not known until the container is found
+        continue;
+      } else if (m.container->cgroup_dir) {
+        // What the kernel charges the container, as `docker stats` shows it.
+        const auto cg = monitor::ReadCgroupMemory(*m.container->cgroup_dir);
+        if (!cg) {
+          m.actual_bytes.reset();
+          continue;
+        }
+        m.actual_bytes = cg->current_bytes;
+        m.container->cgroup_max_bytes = cg->max_bytes;
+      } else {
+        m.actual_bytes = memory[m.container->pid].total_bytes();
+      }
       const auto held = scheduler->ledger().Held(name);
       m.drift.clear();
       if (!held || *held == 0) continue;

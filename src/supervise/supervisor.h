@@ -67,6 +67,8 @@ class Supervisor : public gateway::ResidencyPort {
   bool BurstReady(const std::string& engine) const override;
   boost::asio::awaitable<void> HandleAdmin(net::HttpRequest& req, net::Responder& res) override;
   std::string MetricsText() const override;
+  boost::json::object Snapshot() const override;
+  void SetChangeListener(std::function<void()> listener) override;
 
   struct Impl;
 

@@ -137,48 +137,14 @@ json::array Supervisor::Impl::LedgerEventsJson(size_t last) const {
   return events;
 }
 
-// Server-sent events for dashboards and `cortex top`: a whole snapshot (the /admin/status
-// object, the ledger's last events, a change counter) at once, then again within a second of
-// every change and at least every `kEventsTick` so measured memory stays fresh. Whole
-// snapshots rather than diffs: a client that reconnects, or misses one, is never out of step.
-asio::awaitable<void> Supervisor::Impl::StreamEvents(std::shared_ptr<Impl> self,
-                                                     net::Responder& res) {
-  constexpr auto kEventsTick = std::chrono::seconds(1);
-  http::response_header<> header;
-  header.set(http::field::content_type, "text/event-stream");
-  header.set(http::field::cache_control, "no-store");
-  header.set("X-Accel-Buffering", "no");  // a proxy in front must not hold the stream back
-  if (!co_await res.StartChunked(std::move(header), http::status::ok)) co_return;
-  asio::steady_timer timer(self->io);
-  uint64_t sent_seq = 0;
-  bool first = true;
-  for (;;) {
-    const bool changed = self->change_seq != sent_seq;
-    sent_seq = self->change_seq;
-    json::object data = self->StatusJson();
-    data["ledger_events"] = self->LedgerEventsJson(20);
-    data["seq"] = sent_seq;
-    data["time_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          std::chrono::system_clock::now().time_since_epoch())
-                          .count();
-    std::string chunk = first ? "retry: 2000\nevent: snapshot\ndata: "
-                              : (changed ? "event: change\ndata: " : "event: tick\ndata: ");
-    first = false;
-    chunk += json::serialize(data);
-    chunk += "\n\n";
-    if (!co_await res.WriteChunk(chunk)) co_return;
-    if (self->shutting_down) break;
-    timer.expires_after(kEventsTick);
-    self->event_waiters.insert(&timer);
-    const bool stays = co_await res.Wait(timer);
-    self->event_waiters.erase(&timer);
-    if (!stays) co_return;
-    // A burst of changes (a swap is several) becomes one snapshot, not a dozen.
-    if (self->change_seq != sent_seq && !co_await res.Sleep(std::chrono::milliseconds(50))) {
-      co_return;
-    }
-  }
-  co_await res.FinishChunked();
+json::object Supervisor::Snapshot() const {
+  json::object s = impl_->StatusJson();
+  s["ledger_events"] = impl_->LedgerEventsJson(20);
+  return s;
+}
+
+void Supervisor::SetChangeListener(std::function<void()> listener) {
+  impl_->change_listener = std::move(listener);
 }
 
 json::object Supervisor::Impl::StatusJson() const {
@@ -199,8 +165,29 @@ json::object Supervisor::Impl::StatusJson() const {
       argv.push_back(json::value(a));
     o["flags"] = std::move(argv);
     auto plan = m.plans.find(s.profile(name));
-    o["planned_bytes"] = plan != m.plans.end() ? plan->second.memory.total_bytes()
-                                               : m.plans.at("normal").memory.total_bytes();
+    const EnginePlan& planned = plan != m.plans.end() ? plan->second : m.plans.at("normal");
+    o["planned_bytes"] = planned.memory.total_bytes();
+    // The parts `cortex plan --svg` draws, so a dashboard can draw the same map live.
+    o["plan"] =
+        json::object{{"weights_bytes", planned.memory.weights_bytes},
+                     {"kv_bytes", planned.memory.kv_bytes},
+                     {"compute_bytes", planned.memory.compute_bytes + planned.memory.output_bytes},
+                     {"overhead_bytes", planned.memory.overhead_bytes},
+                     {"budget_bytes", planned.budget_bytes},
+                     {"ctx_per_request", planned.ctx_per_request}};
+    if (m.container) {
+      json::object c{{"id", m.container->id}, {"pid", m.container->pid}};
+      c["cgroup"] = m.container->cgroup_dir ? json::value(*m.container->cgroup_dir) : nullptr;
+      c["memory_max_bytes"] = m.container->cgroup_max_bytes
+                                  ? json::value(*m.container->cgroup_max_bytes)
+                                  : json::value(nullptr);
+      o["container"] = std::move(c);
+    } else {
+      o["container"] = nullptr;
+    }
+    o["started_at_ms"] = m.child && m.child->running() && m.started_unix_ms
+                             ? json::value(*m.started_unix_ms)
+                             : json::value(nullptr);
     const auto held = s.ledger().Held(name);
     o["ledger_bytes"] = held ? json::value(*held) : json::value(0);
     o["actual_bytes"] = m.actual_bytes ? json::value(*m.actual_bytes) : json::value(nullptr);
@@ -349,10 +336,6 @@ asio::awaitable<void> Supervisor::HandleAdmin(net::HttpRequest& req, net::Respon
       net::HttpResponse reply_ = Json(http::status::ok, StatusJson());
       co_await res.Send(std::move(reply_));
     }
-    co_return;
-  }
-  if (get && path == "/admin/events") {
-    co_await Impl::StreamEvents(impl, res);
     co_return;
   }
   if (get && path == "/admin/ledger") {

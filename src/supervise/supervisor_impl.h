@@ -33,6 +33,14 @@ struct EngineWaiter {
   std::string reason;
 };
 
+// The container a docker engine runs in, found once it is ready (FindContainer).
+struct ContainerInfo {
+  std::string id;
+  pid_t pid = 0;                          // its init, as the host sees it
+  std::optional<std::string> cgroup_dir;  // cgroup v2, when its memory files are readable
+  std::optional<uint64_t> cgroup_max_bytes;
+};
+
 struct ManagedEngine {
   const EngineConfig* config = nullptr;
   std::map<std::string, EnginePlan> plans;  // by profile; "normal" always
@@ -51,6 +59,8 @@ struct ManagedEngine {
   std::optional<uint64_t> expected_bytes;  // what actual_bytes should be (the plan; for a
                                            // simulator, the fraction it holds)
   std::string drift;                       // a warning, empty when within the margin
+  std::optional<int64_t> started_unix_ms;  // when the running process was spawned
+  std::optional<ContainerInfo> container;  // launch: docker, once found
   double sim_hold_fraction = -1;           // sim engines: the fraction of the plan they really hold
   std::vector<std::shared_ptr<EngineWaiter>> waiters;
   std::unique_ptr<asio::steady_timer> restart_timer;
@@ -68,6 +78,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
                                                        const EngineConfig& profiled,
                                                        const EnginePlan& plan);
   asio::awaitable<void> AwaitReady(std::string name, uint64_t generation);
+  asio::awaitable<void> FindContainer(std::string name, uint64_t generation);
   asio::awaitable<void> WatchLiveness(std::string name, uint64_t generation);
   asio::awaitable<void> SleepEngine(std::string name, uint64_t generation);
   asio::awaitable<void> WakeEngine(std::string name, uint64_t generation);
@@ -79,13 +90,12 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   void ArmTick();
   asio::awaitable<void> SampleMemory();
   void Notify(const std::string& engine, bool ready);
-  // Something an /admin/events client shows has changed (an engine's state, the ledger, the
-  // burst): wakes every stream so it sends a fresh snapshot now rather than at its next tick.
+  // Something a dashboard shows has changed (an engine's state, the ledger, the burst): tells
+  // the gateway, whose /admin/events streams then send at once rather than at their next tick.
   void Changed();
   boost::json::object StatusJson() const;
   // The ledger's last `last` events, oldest first.
   boost::json::array LedgerEventsJson(size_t last) const;
-  static asio::awaitable<void> StreamEvents(std::shared_ptr<Impl> self, net::Responder& res);
   // Burst holders: the operator, an ingest job, a request whose prompt needs the burst
   // profile's context. The burst goes on with the first and off when the last lets go, so one
   // holder finishing never pulls the memory from under another. `force` (an operator's off
@@ -113,9 +123,7 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
   std::set<std::string> burst_holders;
   monitor::MachineMemory machine;     // the last sample, beside the engines' own
   std::vector<std::string> findings;  // plan findings worth showing in status
-  // The /admin/events streams waiting for their next snapshot; Changed() cancels their timers.
-  std::set<asio::steady_timer*> event_waiters;
-  uint64_t change_seq = 0;
+  std::function<void()> change_listener;
 };
 
 }  // namespace cortex::supervise

@@ -28,5 +28,24 @@ TEST(MetricsRegistryTest, RendersPrometheusTextFormat) {
   EXPECT_EQ(m.Value("cortex_requests_total", {{"lane", "a\"b"}, {"status", "200"}}), 3);
 }
 
+TEST(MetricsRegistryTest, TotalsWhereSumsEverySeriesOfALaneAndNoOtherLane) {
+  MetricsRegistry m;
+  m.DeclareCounter("cortex_requests_total", "Requests.");
+  m.DeclareHistogram("cortex_ttft_seconds", "TTFT.", {0.1, 1});
+  m.Add("cortex_requests_total", {{"lane", "a"}, {"code", "200"}}, 4);
+  m.Add("cortex_requests_total", {{"lane", "a"}, {"code", "503"}}, 1);
+  m.Add("cortex_requests_total", {{"lane", "ab"}, {"code", "200"}}, 7);
+  m.Add("cortex_requests_total", {{"code", "200"}, {"model", "a"}}, 9);
+  m.Observe("cortex_ttft_seconds", {{"lane", "a"}}, 0.25);
+  m.Observe("cortex_ttft_seconds", {{"lane", "a"}}, 0.75);
+  EXPECT_EQ(m.TotalsWhere("cortex_requests_total", "lane", "a").value, 5);
+  EXPECT_EQ(m.TotalsWhere("cortex_requests_total", "lane", "ab").value, 7);
+  EXPECT_EQ(m.TotalsWhere("cortex_requests_total", "lane", "zz").value, 0);
+  EXPECT_EQ(m.TotalsWhere("cortex_nope", "lane", "a").value, 0);
+  const auto ttft = m.TotalsWhere("cortex_ttft_seconds", "lane", "a");
+  EXPECT_EQ(ttft.count, 2u);
+  EXPECT_DOUBLE_EQ(ttft.sum, 1.0);
+}
+
 }  // namespace
 }  // namespace cortex::gateway

@@ -1,7 +1,7 @@
 // The /ui dashboard in Debian's Chromium (tests/js/dashboard.test.mjs, through puppeteer-core)
-// against a real `cortex up` with two simulated engines, one with a burst that pauses the
-// other, behind an admin key. Skips, saying why, when node, puppeteer-core or Chromium is
-// missing (scripts/install-deps.sh installs all three).
+// against a real `cortex up` on the built-in demo's simulated engines, behind an admin key. Skips,
+// saying why, when node, puppeteer-core or Chromium is missing (scripts/install-deps.sh installs
+// all three).
 //
 // The screenshot the browser takes goes to $CORTEX_SCREENSHOT_DIR when set (docs/dashboard.png
 // is one), else into the test's temporary directory.
@@ -11,7 +11,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <set>
+#include <thread>
 
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cli/demo_config.h"
 #include "model/synthetic_model.h"
 #include "sim_harness.h"
 #include "support/temp_dir.h"
@@ -19,6 +25,7 @@
 namespace cortex::testing {
 namespace {
 
+namespace json = boost::json;
 using namespace std::chrono_literals;
 
 const std::string kJsDir = std::string(CORTEX_SOURCE_DIR) + "/tests/js";
@@ -31,7 +38,30 @@ std::string FindChromium() {
   return "";
 }
 
-TEST(DashboardTest, ChromiumShowsTheLiveMachineAndTurnsTheBurstOnAndOff) {
+// A tar of two small text files, for one quick ingest job.
+void WriteSmallTar(const std::string& out) {
+  archive* a = archive_write_new();
+  archive_write_set_format_pax_restricted(a);
+  ASSERT_EQ(archive_write_open_filename(a, out.c_str()), ARCHIVE_OK);
+  for (const auto& [name, content] : std::vector<std::pair<std::string, std::string>>{
+           {"notes/a.md", "# A\nThe first note.\n"}, {"notes/b.md", "# B\nThe second note.\n"}}) {
+    archive_entry* entry = archive_entry_new();
+    archive_entry_set_pathname(entry, name.c_str());
+    archive_entry_set_filetype(entry, AE_IFREG);
+    archive_entry_set_perm(entry, 0644);
+    archive_entry_set_size(entry, static_cast<la_int64_t>(content.size()));
+    archive_write_header(a, entry);
+    archive_write_data(a, content.data(), content.size());
+    archive_entry_free(entry);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+}
+
+// The built-in demo (five lanes, the deep lane's burst pausing the three vLLM-like engines),
+// on ports of its own, behind an admin key, with a request served on the coder lane and one
+// finished ingest job, so every section of the page has something real to show.
+TEST(DashboardTest, ChromiumShowsTheDemoLiveAndTurnsTheBurstOnAndOff) {
   if (std::system("command -v node >/dev/null 2>&1") != 0) GTEST_SKIP() << "node is not installed";
   if (!std::filesystem::exists(kJsDir + "/node_modules/puppeteer-core")) {
     GTEST_SKIP() << "puppeteer-core is not installed: run `npm ci --prefix tests/js` "
@@ -41,28 +71,59 @@ TEST(DashboardTest, ChromiumShowsTheLiveMachineAndTurnsTheBurstOnAndOff) {
   if (chromium.empty()) GTEST_SKIP() << "chromium is not installed (apt-get install chromium)";
 
   TempDir dir;
-  SyntheticModelSpec spec;
-  spec.n_ctx_train = 1 << 20;
-  ASSERT_TRUE(WriteSyntheticModel(dir.File("m.gguf"), spec).ok());
-  const uint16_t port = PickFreePort();
-  const std::string sim_flags =
-      "parallel: 1, cache-ram: 0, flavor: llama.cpp, sim-load-seconds: 0.2, sim-ttft-ms: 20, "
-      "sim-itl-ms: 2";
-  std::ofstream(dir.File("cortex.yaml")) << fmt::format(
-      "machine: {{ memory: 32GiB, gpu_pool: 32GiB, bandwidth: 256GB/s }}\n"
-      "engines:\n"
-      "  deep:\n    engine: sim\n    model: {0}\n    port: {1}\n    budget: 8GiB\n"
-      "    flags: {{ ctx-size: 8192, {3} }}\n"
-      "    profiles:\n      burst: {{ flags: {{ ctx-size: 262144 }}, pauses: [fast] }}\n"
-      "  fast:\n    engine: sim\n    model: {0}\n    port: {2}\n    budget: 4GiB\n"
-      "    flags: {{ ctx-size: 4096, {3} }}\n"
-      "lanes:\n  reader: {{ engine: deep }}\n  quick: {{ engine: fast }}\n"
-      "gateway: {{ listen: 127.0.0.1:{4}, probe_interval: 1, admin_key: sesame }}\n"
-      "supervisor: {{ log_dir: {5}, restart_backoff: 0.2 }}\n",
-      dir.File("m.gguf"), PickFreePort(), PickFreePort(), sim_flags, port, dir.File("logs"));
+  ASSERT_TRUE(cli::WriteDemoModels(dir.File("models")).ok());
+  std::string yaml = cli::DemoConfigYaml(dir.File("models"));
+  // Every engine on a port picked now (the demo's own may be taken by another test).
+  std::set<uint16_t> ports;
+  for (size_t at = yaml.find("\n    port: "); at != std::string::npos;
+       at = yaml.find("\n    port: ", at + 1)) {
+    uint16_t p = PickFreePort();
+    while (!ports.insert(p).second)  // the kernel may hand out a just-closed port again
+      p = PickFreePort();
+    const size_t value = at + 11, end = yaml.find('\n', value);
+    yaml.replace(value, end - value, std::to_string(p));
+  }
+  ASSERT_EQ(ports.size(), 5u) << yaml;
+  uint16_t port = PickFreePort();
+  while (ports.count(port) != 0)
+    port = PickFreePort();
+  const std::string listen = "gateway: { listen: 127.0.0.1:4000 }";
+  const size_t at = yaml.find(listen);
+  ASSERT_NE(at, std::string::npos);
+  yaml.replace(at, listen.size(),
+               fmt::format("gateway: {{ listen: 127.0.0.1:{}, admin_key: sesame }}\n"
+                           "ingest: {{ dir: {} }}",
+                           port, dir.File("ingest")));
+  const std::string supervisor = "supervisor: {";
+  yaml.replace(yaml.find(supervisor), supervisor.size(),
+               "supervisor: { log_dir: " + dir.File("logs") + ",");
+  std::ofstream(dir.File("cortex.yaml")) << yaml;
   auto cortex =
       StartProcess({CORTEX_BINARY, "up", "-c", dir.File("cortex.yaml")}, port, dir.File("up.log"));
   ASSERT_TRUE(cortex && WaitHealthy(*cortex)) << (cortex ? cortex->Log() : "");
+
+  // One streamed request served on the coder lane (it waits for the engine to load); streams
+  // are where the gateway measures time to the first token.
+  auto chat = Http(
+      port, "POST", "/v1/chat/completions",
+      R"({"model":"coder","stream":true,"messages":[{"role":"user","content":"hi"}],"max_tokens":4})",
+      {}, 60s);
+  ASSERT_EQ(chat.status, 200) << chat.body << cortex->Log();
+  // One ingest job, finished before the browser looks.
+  WriteSmallTar(dir.File("notes.tar"));
+  auto job =
+      Http(port, "POST", "/v1/ingest?lane=super-reader&max_tokens=8",
+           ReadWholeFile(dir.File("notes.tar")), {{"Content-Type", "application/x-tar"}}, 60s);
+  ASSERT_EQ(job.status, 202) << job.body;
+  const std::string id(ParseJson(job.body).at("id").as_string());
+  bool finished = false;
+  for (int i = 0; i < 600 && !finished; ++i) {
+    const json::value v = ParseJson(Http(port, "GET", "/v1/ingest/" + id).body);
+    finished = v.is_object() && v.at("status").is_string() &&
+               (v.at("status") == "completed" || v.at("status") == "failed");
+    if (!finished) std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_TRUE(finished) << Http(port, "GET", "/v1/ingest/" + id).body;
 
   const char* shots = std::getenv("CORTEX_SCREENSHOT_DIR");
   const std::string screenshot =
@@ -70,13 +131,14 @@ TEST(DashboardTest, ChromiumShowsTheLiveMachineAndTurnsTheBurstOnAndOff) {
   const std::string out = dir.File("node.out");
   const std::string cmd = fmt::format(
       "cd {} && CORTEX_UI_URL=http://127.0.0.1:{}/ui CORTEX_ADMIN_KEY=sesame CORTEX_CHROMIUM={} "
-      "CORTEX_SCREENSHOT={} CORTEX_BURST_ENGINE=deep CORTEX_PAUSED_ENGINE=fast "
-      "timeout 240 node --test --test-concurrency=1 dashboard.test.mjs > {} 2>&1",
-      kJsDir, port, chromium, screenshot, out);
+      "CORTEX_SCREENSHOT={} CORTEX_BURST_ENGINE=deep-lane-sim CORTEX_PAUSED_ENGINE=coder-sim "
+      "CORTEX_LANES=orchestrator,coder,super-reader,fast-rag,governance CORTEX_SERVED_LANE=coder "
+      "CORTEX_JOB={} timeout 300 node --test --test-concurrency=1 dashboard.test.mjs > {} 2>&1",
+      kJsDir, port, chromium, screenshot, id, out);
   const int status = std::system(cmd.c_str());
   const std::string report = ReadWholeFile(out);
   EXPECT_EQ(status, 0) << report << "\ncortex up:\n" << cortex->Log();
-  EXPECT_NE(report.find("# pass 2"), std::string::npos) << report;
+  EXPECT_NE(report.find("# pass 3"), std::string::npos) << report;
   EXPECT_TRUE(std::filesystem::exists(screenshot)) << screenshot;
 }
 

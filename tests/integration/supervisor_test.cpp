@@ -5,10 +5,12 @@
 // Memory sizes come from the planner itself (`cortex plan --json` on the same config), so the
 // pool can be set to "fits normally, not with the burst" without hard-coding the planner's
 // numbers here.
+#include <pty.h>
 #include <signal.h>
 #include <sys/wait.h>
 
 #include <atomic>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -524,6 +526,11 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
             "import json, os, sys\n"
             "args = sys.argv[1:]\n"
             "open(os.environ['FAKE_DOCKER_LOG'], 'a').write(json.dumps(args) + '\\n')\n"
+            "pidfile = os.environ['FAKE_DOCKER_PIDFILE']\n"
+            "if args[0] == 'inspect':\n"
+            "    print(open(pidfile).read().strip()); sys.exit(0)\n"
+            "if 'ps' in args:\n"
+            "    print('f00dcafe0001'); sys.exit(0)\n"
             "compose = args[args.index('-f') + 1]\n"
             "command, inside = [], False\n"
             "for line in open(compose):\n"
@@ -532,14 +539,21 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
             "    if inside and s.startswith('- '): command.append(json.loads(s[2:]).replace('$$', "
             "'$')); continue\n"
             "    inside = False\n"
-            "os.execv(os.environ['FAKE_DOCKER_SIM'], [os.environ['FAKE_DOCKER_SIM'], 'sim', "
-            "'--flavor', 'llama.cpp'] + command)\n";
+            "# Like a container: the engine runs apart from the compose client (its own\n"
+            "# session), and the client lives until it exits and passes SIGTERM on.\n"
+            "import signal, subprocess\n"
+            "child = subprocess.Popen([os.environ['FAKE_DOCKER_SIM'], 'sim', '--flavor', "
+            "'llama.cpp'] + command, start_new_session=True)\n"
+            "open(pidfile, 'w').write(str(child.pid))\n"
+            "signal.signal(signal.SIGTERM, lambda *a: child.terminate())\n"
+            "sys.exit(child.wait())\n";
   }
   std::filesystem::permissions(bin + "/docker", std::filesystem::perms::owner_all);
   const std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "/usr/bin:/bin";
   setenv("PATH", (bin + ":" + old_path).c_str(), 1);
   setenv("FAKE_DOCKER_LOG", d.dir().File("docker-argv.log").c_str(), 1);
   setenv("FAKE_DOCKER_SIM", CORTEX_BINARY, 1);
+  setenv("FAKE_DOCKER_PIDFILE", d.dir().File("container.pid").c_str(), 1);
   const uint16_t port = PickFreePort();
   d.Write("  boxed:\n    engine: llama.cpp\n    launch: docker\n    model: " +
               d.dir().File("m.gguf") + "\n    port: " + std::to_string(port) +
@@ -561,9 +575,29 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
   EXPECT_NE(compose.find("\"--fit\""), std::string::npos) << compose;
   const pid_t pid = d.Pid("boxed");
   ASSERT_GT(pid, 0);
+  // Memory is read from the container (found through compose and docker inspect), not from
+  // the compose client cortex started.
+  ASSERT_TRUE(Deployment::WaitFor(
+      [&] {
+        const json::object e = d.Engine("boxed");
+        return e.contains("container") && e.at("container").is_object() &&
+               e.at("actual_bytes").is_number();
+      },
+      15s))
+      << json::serialize(d.Engine("boxed")) << d.Admin("GET", "/admin/engines/boxed/logs").body
+      << ReadWholeFile(d.dir().File("docker-argv.log"));
+  const json::object container = d.Engine("boxed").at("container").as_object();
+  const pid_t inside = std::stoi(ReadWholeFile(d.dir().File("container.pid")));
+  EXPECT_EQ(container.at("pid").to_number<pid_t>(), inside);
+  EXPECT_NE(inside, pid);
+  EXPECT_EQ(container.at("id"), "f00dcafe0001");
+  EXPECT_NE(ReadWholeFile(d.dir().File("logs/boxed.log")).find("container f00dcafe0001 (pid "),
+            std::string::npos);
+  EXPECT_GT(d.Engine("boxed").at("actual_bytes").to_number<uint64_t>(), 1u << 20);
   ASSERT_EQ(kill(d.cortex().pid(), SIGTERM), 0);
   ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
   EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(pid); }, 5s));
+  EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(inside); }, 5s));
 }
 
 }  // namespace
@@ -891,6 +925,20 @@ TEST(SupervisorEventsTest, StreamsASnapshotThenEveryChangeWithTheLedgerEvents) {
     release_seen |= e.at("engine") == "alpha" && e.at("kind") == "release";
   }
   EXPECT_TRUE(release_seen) << json::serialize(stopped->data.at("ledger_events"));
+  // The lanes carry the gateway's own counts: a request served shows within a tick.
+  ASSERT_EQ(d.Chat("b")->status, 200);
+  auto counted = reader.WaitFor(
+      before,
+      [](const AdminEventsReader::Event& e) {
+        if (!e.data.is_object()) return false;
+        for (const json::value& l : e.data.at("lanes").as_array()) {
+          if (l.at("name") == "b" && l.at("requests").to_number<double>() >= 1) return true;
+        }
+        return false;
+      },
+      5s);
+  ASSERT_TRUE(counted.has_value());
+  EXPECT_TRUE(counted->data.at("ingest").at("enabled").is_bool());
   // With nothing changing, the stream still ticks, so measured memory stays fresh.
   const size_t now = reader.events().size();
   auto tick = reader.WaitFor(
@@ -947,6 +995,66 @@ TEST(SupervisorEventsTest, TopPrintsASnapshotThenEachChangeWhenPiped) {
   EXPECT_EQ((*none)->Poll(), 1);
   EXPECT_NE(ReadWholeFile(none_log).find("is `cortex up` running?"), std::string::npos)
       << ReadWholeFile(none_log);
+}
+
+// `cortex top` on a terminal (a pseudo-terminal here, as over ssh): the alternate screen, a
+// memory bar and the tables, redrawn each second; `q` quits and gives the terminal back.
+TEST(SupervisorEventsTest, TopOnATerminalRedrawsOneScreenAndQuitsOnQ) {
+  Deployment d(Engines::kSim);
+  d.Write(d.LlamaEngine("alpha", PickFreePort(), 2048), "  a: { engine: alpha }\n");
+  d.Up({"alpha"});
+  const std::string config = d.dir().File("cortex.yaml");
+  int master = -1;
+  winsize size{};
+  size.ws_row = 40;
+  size.ws_col = 120;
+  const pid_t pid = forkpty(&master, nullptr, nullptr, &size);
+  ASSERT_GE(pid, 0) << std::strerror(errno);
+  if (pid == 0) {
+    execl(CORTEX_BINARY, CORTEX_BINARY, "top", "-c", config.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  std::string screen;
+  auto read_for = [&](std::chrono::milliseconds wait) {
+    const auto until = std::chrono::steady_clock::now() + wait;
+    while (std::chrono::steady_clock::now() < until) {
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 50) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = ::read(master, buf, sizeof(buf));
+      if (n <= 0) return;  // EIO: the program has exited and closed the terminal
+      screen.append(buf, static_cast<size_t>(n));
+    }
+  };
+  auto count = [&](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = screen.find(what); at != std::string::npos; at = screen.find(what, at + 1))
+      ++n;
+    return n;
+  };
+  for (int i = 0; i < 100 && count("q quits") < 2; ++i)
+    read_for(100ms);
+  EXPECT_GE(count("q quits"), 2u) << "no redraw within 10 s:\n" << screen;
+  EXPECT_NE(screen.find("\x1b[?1049h"), std::string::npos) << "not on the alternate screen";
+  EXPECT_NE(screen.find("memory ["), std::string::npos) << screen;
+  EXPECT_NE(screen.find("alpha"), std::string::npos) << screen;
+  ASSERT_EQ(::write(master, "q", 1), 1);
+  int status = -1;
+  bool exited = false;
+  for (int i = 0; i < 100 && !exited; ++i) {
+    read_for(50ms);  // returns at once once the terminal is closed: the exit is moments away
+    exited = ::waitpid(pid, &status, WNOHANG) == pid;
+    if (!exited) std::this_thread::sleep_for(50ms);
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+  }
+  ASSERT_TRUE(exited) << "q did not quit within 5 s";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  read_for(100ms);
+  EXPECT_NE(screen.rfind("\x1b[?1049l"), std::string::npos) << "the terminal was not given back";
+  ::close(master);
 }
 
 }  // namespace
