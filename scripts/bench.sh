@@ -35,6 +35,9 @@ echo "JSON: ${build}/bench.json"
 # engines' own load time (bench/burst_switch.cpp).
 "${build}/bench/cortex_burst_bench" "${build}/src/cortex" --switches 10 --load 0.5
 
+# The gateway against nginx in front of the same engine, with wrk (bench/proxy_vs_nginx.sh).
+"${root}/bench/proxy_vs_nginx.sh" "${build}/src/cortex" 8
+
 # Proxied requests with and without 100 dashboards on /admin/events (bench/dashboard_load.cpp).
 "${build}/bench/cortex_dashboard_bench" "${build}/src/cortex" --clients 100
 

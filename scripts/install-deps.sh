@@ -14,6 +14,7 @@ packages=(
   prometheus  # promtool checks the gateway's /metrics
   docker-compose  # `docker-compose config` checks what `cortex compose` writes
   chromium  # the /ui dashboard's test drives it headless through puppeteer-core
+  nginx-light wrk  # bench/proxy_vs_nginx.sh: the reverse proxy to measure the gateway against
 )
 
 missing=()
