@@ -173,18 +173,14 @@ if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   wrk -t 2 -c 16 -d "$((seconds - 1))s" -s "${dir}/small.lua" \
     "http://127.0.0.1:${gw_port}/v1/chat/completions" >/dev/null
   wait "${perf_pid}" || true
-  echo
-  echo "### cortex up under small c=16: self time by symbol (perf, top 30)"
-  echo
-  echo '```'
-  perf report -i "${dir}/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-110 | head -30 || true
-  echo '```'
-  echo
-  echo "### by shared object"
-  echo
-  echo '```'
-  perf report -i "${dir}/perf.data" --no-children --sort dso --stdio 2>/dev/null |
-    grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-110 | head -10 || true
-  echo '```'
+  # section TITLE SORT LINES: perf's self time, its padding cut, as a fenced block.
+  section() {
+    printf '\n### %s\n\n```\n' "$1"
+    perf report -i "${dir}/perf.data" --no-children --sort "$2" --stdio 2>/dev/null |
+      grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' |
+      cut -c1-110 | head -"$3" || true
+    printf '```\n'
+  }
+  section "cortex up under small c=16: self time by symbol (perf, top 30)" symbol 30
+  section "by shared object" dso 10
 fi

@@ -15,8 +15,10 @@
 #include <ctime>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include "cli/status_table.h"
+#include "gateway/sse.h"
 #include "net/http_client.h"
 
 namespace cortex::cli {
@@ -98,42 +100,6 @@ std::string Clock() {
   return buf;
 }
 
-struct SseEvent {
-  std::string type;
-  std::string data;
-};
-
-// Splits a stream of server-sent events into whole events.
-class EventSplitter {
- public:
-  template <typename Fn>
-  bool Feed(std::string_view piece, Fn&& on_event) {
-    pending_.append(piece);
-    for (size_t end; (end = pending_.find("\n\n")) != std::string::npos;) {
-      SseEvent e;
-      std::string_view block = std::string_view(pending_).substr(0, end);
-      while (!block.empty()) {
-        const size_t nl = block.find('\n');
-        std::string_view line = block.substr(0, nl);
-        if (line.rfind("event:", 0) == 0) e.type = std::string(Trim(line.substr(6)));
-        if (line.rfind("data:", 0) == 0) e.data += Trim(line.substr(5));
-        block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
-      }
-      pending_.erase(0, end + 2);
-      if (!e.data.empty() && !on_event(e)) return false;
-    }
-    return true;
-  }
-
- private:
-  static std::string_view Trim(std::string_view s) {
-    while (!s.empty() && s.front() == ' ')
-      s.remove_prefix(1);
-    return s;
-  }
-  std::string pending_;
-};
-
 }  // namespace
 
 void AddTopOptions(CLI::App& app, TopOptions& options) {
@@ -161,21 +127,26 @@ int RunTop(const TopOptions& options) {
     req.headers["Accept"] = "text/event-stream";
     if (!ep->admin_key.empty()) req.headers["Authorization"] = "Bearer " + ep->admin_key;
     req.timeout = 10s;  // the stream ticks every second; ten silent ones mean it hangs
-    EventSplitter splitter;
+    gateway::SseSplitter splitter;
+    std::vector<std::string> events;
     std::string failure;
     bool finished = false;
     auto r = net::BlockingHttp(ep->host, ep->port, req, [&](std::string_view piece) {
       ever_connected = true;
       backoff = 500ms;
-      return splitter.Feed(piece, [&](const SseEvent& e) {
+      events.clear();
+      splitter.Feed(piece, &events);
+      for (const std::string& text : events) {
+        const gateway::SseFields e = gateway::ParseEventFields(text);
+        if (e.data.empty()) continue;
         if (terminal && terminal->quit()) {
           finished = true;
           return false;
         }
-        if (!tty && e.type == "tick") return true;
+        if (!tty && e.event == "tick") continue;
         json::error_code ec;
         const json::value v = json::parse(e.data, ec);
-        if (ec || !v.is_object()) return true;
+        if (ec || !v.is_object()) continue;
         std::string screen;
         try {
           const json::object& o = v.as_object();
@@ -190,7 +161,7 @@ int RunTop(const TopOptions& options) {
           screen =
               fmt::format("{}cortex top — {} — {} — q quits\n\n{}", kHome, where, Clock(), screen);
         } else {
-          screen = fmt::format("--- {} {} {}\n{}\n", Clock(), e.type, where, screen);
+          screen = fmt::format("--- {} {} {}\n{}\n", Clock(), e.event, where, screen);
         }
         std::fputs(screen.c_str(), stdout);
         std::fflush(stdout);
@@ -199,8 +170,8 @@ int RunTop(const TopOptions& options) {
           finished = true;
           return false;
         }
-        return !(terminal && terminal->quit());
-      });
+      }
+      return !(terminal && terminal->quit());
     });
     if (!failure.empty()) {
       terminal.reset();

@@ -107,6 +107,29 @@ SseEventInfo InspectEvent(std::string_view event) {
   return info;
 }
 
+SseFields ParseEventFields(std::string_view event) {
+  SseFields f;
+  bool any_data = false;
+  while (!event.empty()) {
+    const size_t nl = event.find('\n');
+    std::string_view line = event.substr(0, nl);
+    event = nl == std::string_view::npos ? std::string_view() : event.substr(nl + 1);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    const size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos) continue;  // a comment, or no value
+    const std::string_view name = line.substr(0, colon);
+    std::string_view value = line.substr(colon + 1);
+    if (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+    if (name == "event") f.event = std::string(value);
+    if (name == "data") {
+      if (any_data) f.data += '\n';
+      f.data += value;
+      any_data = true;
+    }
+  }
+  return f;
+}
+
 std::string SseData(std::string_view json) {
   std::string out;
   out.reserve(json.size() + 8);

@@ -44,6 +44,14 @@ struct SseEventInfo {
 
 SseEventInfo InspectEvent(std::string_view event);
 
+// The `event:` name and the `data:` lines (joined with "\n", as the SSE spec does) of one
+// event; a line's one leading space after the colon is not part of its value.
+struct SseFields {
+  std::string event;
+  std::string data;
+};
+SseFields ParseEventFields(std::string_view event);
+
 // "data: <json>\n\n".
 std::string SseData(std::string_view json);
 

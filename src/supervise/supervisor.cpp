@@ -379,22 +379,25 @@ StatusOr<std::vector<std::string>> Supervisor::Impl::DockerComposeArgv(const std
         fmt::format("no compose service for {}: {}", name,
                     file.left_out.empty() ? std::string("left out") : file.left_out.front()));
   }
-  const std::string path = options.log_dir + "/" + name + ".compose.yml";
+  const std::string path = ComposeFilePath(name);
   std::FILE* f = std::fopen(path.c_str(), "w");
   if (f == nullptr) return Status::IoError(fmt::format("cannot write {}", path));
   const std::string text = RenderComposeFile(file);
   std::fwrite(text.data(), 1, text.size(), f);
   std::fclose(f);
-  return std::vector<std::string>{"docker",
-                                  "compose",
-                                  "-p",
-                                  "cortex",
-                                  "-f",
-                                  path,
-                                  "up",
-                                  "--no-log-prefix",
-                                  "--abort-on-container-exit",
-                                  name};
+  std::vector<std::string> argv = ComposeArgv(name);
+  for (const char* a : {"up", "--no-log-prefix", "--abort-on-container-exit"})
+    argv.emplace_back(a);
+  argv.push_back(name);
+  return argv;
+}
+
+std::string Supervisor::Impl::ComposeFilePath(const std::string& name) const {
+  return options.log_dir + "/" + name + ".compose.yml";
+}
+
+std::vector<std::string> Supervisor::Impl::ComposeArgv(const std::string& name) const {
+  return {"docker", "compose", "-p", "cortex", "-f", ComposeFilePath(name)};
 }
 
 // The container behind a docker engine, once it is ready: its id from compose, its init's pid
@@ -402,9 +405,9 @@ StatusOr<std::vector<std::string>> Supervisor::Impl::DockerComposeArgv(const std
 // memory (memory.current, memory.max). Without cgroup v2 its processes are read instead.
 asio::awaitable<void> Supervisor::Impl::FindContainer(std::string name, uint64_t generation) {
   auto self = shared_from_this();
-  const std::vector<std::string> ps = {
-      "docker", "compose", "-p", "cortex", "-f", options.log_dir + "/" + name + ".compose.yml",
-      "ps",     "-q",      name};
+  std::vector<std::string> ps = ComposeArgv(name);
+  for (const std::string& a : {std::string("ps"), std::string("-q"), name})
+    ps.push_back(a);
   auto ids = co_await RunForOutput(io.get_executor(), ps, std::chrono::seconds(15));
   ManagedEngine* m = Find(name);
   if (m == nullptr || m->generation != generation) co_return;

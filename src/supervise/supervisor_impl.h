@@ -79,6 +79,9 @@ struct Supervisor::Impl : std::enable_shared_from_this<Supervisor::Impl> {
                                                        const EnginePlan& plan);
   asio::awaitable<void> AwaitReady(std::string name, uint64_t generation);
   asio::awaitable<void> FindContainer(std::string name, uint64_t generation);
+  // The compose file written for a docker engine, and `docker compose -p cortex -f FILE`.
+  std::string ComposeFilePath(const std::string& name) const;
+  std::vector<std::string> ComposeArgv(const std::string& name) const;
   asio::awaitable<void> WatchLiveness(std::string name, uint64_t generation);
   asio::awaitable<void> SleepEngine(std::string name, uint64_t generation);
   asio::awaitable<void> WakeEngine(std::string name, uint64_t generation);

@@ -58,5 +58,15 @@ TEST(SseTest, ToleratesGarbage) {
   EXPECT_EQ(SseData("{}"), "data: {}\n\n");
 }
 
+TEST(SseTest, ParseEventFieldsReadsTheNameAndJoinsDataLines) {
+  const SseFields f = ParseEventFields("retry: 2000\nevent: change\ndata: {\"a\":\ndata:1}\n\n");
+  EXPECT_EQ(f.event, "change");
+  EXPECT_EQ(f.data, "{\"a\":\n1}");
+  const SseFields crlf = ParseEventFields(": keep-alive\r\ndata: x\r\n\r\n");
+  EXPECT_EQ(crlf.event, "");
+  EXPECT_EQ(crlf.data, "x");
+  EXPECT_EQ(ParseEventFields(": only a comment\n\n").data, "");
+}
+
 }  // namespace
 }  // namespace cortex::gateway

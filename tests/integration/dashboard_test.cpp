@@ -14,10 +14,8 @@
 #include <set>
 #include <thread>
 
-#include <archive.h>
-#include <archive_entry.h>
-
 #include "cli/demo_config.h"
+#include "ingest/archive_test_util.h"
 #include "model/synthetic_model.h"
 #include "sim_harness.h"
 #include "support/temp_dir.h"
@@ -36,26 +34,6 @@ std::string FindChromium() {
     if (::access(p, X_OK) == 0) return p;
   }
   return "";
-}
-
-// A tar of two small text files, for one quick ingest job.
-void WriteSmallTar(const std::string& out) {
-  archive* a = archive_write_new();
-  archive_write_set_format_pax_restricted(a);
-  ASSERT_EQ(archive_write_open_filename(a, out.c_str()), ARCHIVE_OK);
-  for (const auto& [name, content] : std::vector<std::pair<std::string, std::string>>{
-           {"notes/a.md", "# A\nThe first note.\n"}, {"notes/b.md", "# B\nThe second note.\n"}}) {
-    archive_entry* entry = archive_entry_new();
-    archive_entry_set_pathname(entry, name.c_str());
-    archive_entry_set_filetype(entry, AE_IFREG);
-    archive_entry_set_perm(entry, 0644);
-    archive_entry_set_size(entry, static_cast<la_int64_t>(content.size()));
-    archive_write_header(a, entry);
-    archive_write_data(a, content.data(), content.size());
-    archive_entry_free(entry);
-  }
-  archive_write_close(a);
-  archive_write_free(a);
 }
 
 // The built-in demo (five lanes, the deep lane's burst pausing the three vLLM-like engines),
@@ -110,7 +88,9 @@ TEST(DashboardTest, ChromiumShowsTheDemoLiveAndTurnsTheBurstOnAndOff) {
       {}, 60s);
   ASSERT_EQ(chat.status, 200) << chat.body << cortex->Log();
   // One ingest job, finished before the browser looks.
-  WriteSmallTar(dir.File("notes.tar"));
+  ingest::testing::TestArchiveWriter tar(dir.File("notes.tar"), ingest::testing::TestFormat::kTar);
+  tar.File("notes/a.md", "# A\nThe first note.\n").File("notes/b.md", "# B\nThe second note.\n");
+  ASSERT_TRUE(tar.Close()) << tar.error();
   auto job =
       Http(port, "POST", "/v1/ingest?lane=super-reader&max_tokens=8",
            ReadWholeFile(dir.File("notes.tar")), {{"Content-Type", "application/x-tar"}}, 60s);

@@ -9,8 +9,9 @@
 #include <fstream>
 #include <thread>
 
-#include "sim_harness.h"
+#include "gateway/sse.h"
 #include "model/synthetic_model.h"
+#include "sim_harness.h"
 #include "support/temp_dir.h"
 
 namespace cortex::testing {
@@ -336,6 +337,36 @@ TEST_F(GatewayTest, StreamsCarryUsageOnlyWhenTheClientAsks) {
   EXPECT_NE(metrics.find("cortex_tokens_total{direction=\"completion\",lane=\"chat\"} 8"),
             std::string::npos)
       << metrics;
+}
+
+// Engines given by url (no supervisor): /admin/events still streams the lanes with the
+// gateway's own counts, behind the admin key.
+TEST_F(GatewayTest, AdminEventsWithoutASupervisorStreamTheLanesBehindTheAdminKey) {
+  auto sim = Sim({"-np", "2"});
+  auto gw = Gateway("engines:\n" + Engine("e", sim->port) + "lanes:\n  chat: {engine: e}\n",
+                    ", admin_key: sesame");
+  EXPECT_EQ(Http(gw->port, "POST", "/v1/chat/completions", Chat("chat", 2, false)).status, 200);
+  EXPECT_EQ(Http(gw->port, "GET", "/admin/events").status, 401);
+  net::BlockingHttpRequest req;
+  req.target = "/admin/events";
+  req.headers["Authorization"] = "Bearer sesame";
+  std::string first;
+  auto r = net::BlockingHttp("127.0.0.1", gw->port, req, [&](std::string_view piece) {
+    first.append(piece);
+    return first.find("\n\n", first.find("data:")) == std::string::npos;
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->header("content-type"), "text/event-stream");
+  const gateway::SseFields f = gateway::ParseEventFields(first);
+  EXPECT_EQ(f.event, "snapshot");
+  const boost::json::value v = ParseJson(f.data);
+  ASSERT_TRUE(v.is_object()) << first;
+  EXPECT_TRUE(v.at("engines").as_array().empty());
+  const boost::json::object& lane = v.at("lanes").as_array().at(0).as_object();
+  EXPECT_EQ(lane.at("name"), "chat");
+  EXPECT_EQ(lane.at("state"), "up");
+  EXPECT_EQ(lane.at("requests").to_number<double>(), 1);
+  EXPECT_TRUE(v.at("ingest").at("jobs").is_array());
 }
 
 TEST_F(GatewayTest, MetricsPassPromtool) {

@@ -16,6 +16,7 @@
 #include <mutex>
 #include <thread>
 
+#include "gateway/sse.h"
 #include "integration/sim_harness.h"
 #include "model/synthetic_model.h"
 #include "support/temp_dir.h"
@@ -820,24 +821,15 @@ class AdminEventsReader {
           req.target = "/admin/events";
           req.headers["Accept"] = "text/event-stream";
           req.timeout = 10s;
-          std::string pending;
+          gateway::SseSplitter splitter;
+          std::vector<std::string> pieces;
           auto r = net::BlockingHttp("127.0.0.1", port, req, [&](std::string_view piece) {
-            pending.append(piece);
-            for (size_t end; (end = pending.find("\n\n")) != std::string::npos;) {
-              Event e;
-              std::string_view block = std::string_view(pending).substr(0, end);
-              while (!block.empty()) {
-                const size_t nl = block.find('\n');
-                const std::string_view line = block.substr(0, nl);
-                if (line.rfind("event: ", 0) == 0) e.type = std::string(line.substr(7));
-                if (line.rfind("data: ", 0) == 0) e.data = ParseJson(std::string(line.substr(6)));
-                block = nl == std::string_view::npos ? std::string_view() : block.substr(nl + 1);
-              }
-              {
-                std::lock_guard lock(mu_);
-                events_.push_back(std::move(e));
-              }
-              pending.erase(0, end + 2);
+            pieces.clear();
+            splitter.Feed(piece, &pieces);
+            for (const std::string& text : pieces) {
+              const gateway::SseFields f = gateway::ParseEventFields(text);
+              std::lock_guard lock(mu_);
+              events_.push_back(Event{f.event, ParseJson(f.data)});
             }
             return !stop_;
           });
