@@ -56,16 +56,6 @@ bool IsContextOverflow(std::string_view type, std::string_view message) {
 
 }  // namespace
 
-std::string ErrorBody(std::string_view message, std::string_view type, std::string_view code,
-                      std::string_view param) {
-  json::object e;
-  e["message"] = message;
-  e["type"] = type;
-  e["param"] = param.empty() ? json::value(nullptr) : json::value(param);
-  e["code"] = code.empty() ? json::value(nullptr) : json::value(code);
-  return json::serialize(json::object{{"error", std::move(e)}});
-}
-
 std::string NormalizeEngineError(int status, std::string_view body, std::string_view engine) {
   json::error_code ec;
   json::value v = json::parse(body, ec);

@@ -12,13 +12,17 @@
 #include <string>
 #include <string_view>
 
+#include "net/http_server.h"
+
 namespace cortex::gateway {
 
 // Rewrites an engine's error body (any of the shapes above, or anything else) for `status`.
 std::string NormalizeEngineError(int status, std::string_view body, std::string_view engine);
 
-// An OpenAI-shaped error body.
-std::string ErrorBody(std::string_view message, std::string_view type, std::string_view code = {},
-                      std::string_view param = {});
+// An OpenAI-shaped error body (net::OpenAiErrorBody; the gateway's name for it).
+inline std::string ErrorBody(std::string_view message, std::string_view type,
+                             std::string_view code = {}, std::string_view param = {}) {
+  return net::OpenAiErrorBody(message, type, code, param);
+}
 
 }  // namespace cortex::gateway

@@ -6,6 +6,7 @@
 #include "gateway/dashboard_page.h"
 #include "gateway/engine_errors.h"
 #include "gateway/gateway_impl.h"
+#include "gateway/route_table.h"
 
 namespace cortex::gateway {
 namespace {
@@ -81,6 +82,9 @@ Gateway::Impl::Impl(asio::io_context& io, const Config& config)
       admission(LimitsOf(table), SlotsOf(table)),
       engines(table.engines().size()),
       expiry_timer(io) {
+  for (size_t i = 0; i < engines.size(); ++i) {
+    engines[i].host_header = fmt::format("{}:{}", table.engines()[i].host, table.engines()[i].port);
+  }
   metrics.DeclareCounter("cortex_requests_total", "Requests answered, by lane and HTTP status.");
   metrics.DeclareCounter("cortex_request_errors_total", "Failed requests, by lane and error type.");
   metrics.DeclareCounter("cortex_rejections_total",
@@ -108,6 +112,15 @@ Gateway::Impl::Impl(asio::io_context& io, const Config& config)
   metrics.DeclareHistogram("cortex_request_duration_seconds", "Whole request, end to end.",
                            latency);
   for (const LaneEntry& l : table.lanes()) {
+    meters.push_back(LaneMeters{
+        metrics.Counter("cortex_requests_total", {{"lane", l.name}, {"code", "200"}}),
+        metrics.Counter("cortex_tokens_total", {{"lane", l.name}, {"direction", "prompt"}}),
+        metrics.Counter("cortex_tokens_total", {{"lane", l.name}, {"direction", "completion"}}),
+        metrics.Histogram("cortex_request_duration_seconds", {{"lane", l.name}}),
+        metrics.Histogram("cortex_queue_wait_seconds", {{"lane", l.name}}),
+        metrics.Histogram("cortex_time_to_first_token_seconds", {{"lane", l.name}}),
+        metrics.Histogram("cortex_inter_token_latency_seconds", {{"lane", l.name}}),
+    });
     if (l.tokens_per_s_target) {
       metrics.Set("cortex_lane_tokens_per_second_target", {{"lane", l.name}},
                   l.tokens_per_s_target->min);
@@ -372,174 +385,184 @@ asio::awaitable<void> Gateway::Impl::Handle(net::HttpRequest& req, net::Responde
       n = nullptr;
     }
   } handling_guard(handling);
-  const std::string target(req.target());
-  const std::string path = target.substr(0, target.find('?'));
-  const bool get = req.method() == http::verb::get;
-  const bool post = req.method() == http::verb::post;
-
-  if (get && (path == "/health" || path == "/v1/health")) {
-    net::HttpResponse response_1 = JsonResponse(http::status::ok, R"({"status":"ok"})");
-    co_await res.Send(std::move(response_1));
-    co_return;
-  }
-  if (get && path == "/metrics") {
-    UpdateGauges();
-    net::HttpResponse r{http::status::ok, 11};
-    r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
-    r.body() = metrics.Render();
-    if (residency != nullptr) r.body() += residency->MetricsText();
+  const std::string_view target = req.target();
+  const std::string_view path = target.substr(0, target.find('?'));
+  const RouteMatch match = GatewayRoutes().Match(req.method(), path);
+  if (match.result != RouteMatch::Result::kFound) {
+    const bool wrong_method = match.result == RouteMatch::Result::kWrongMethod;
+    net::HttpResponse r = ErrorResponse(
+        wrong_method ? http::status::method_not_allowed : http::status::not_found,
+        wrong_method ? fmt::format("{} {} is not a route; it takes {}",
+                                   std::string(req.method_string()), path, match.allow)
+                     : fmt::format("no route {} {}", std::string(req.method_string()), path),
+        wrong_method ? "invalid_request_error" : "not_found_error",
+        wrong_method ? "method_not_allowed" : "route_not_found");
+    if (wrong_method) r.set(http::field::allow, match.allow);
     co_await res.Send(std::move(r));
     co_return;
   }
-  if (get && (path == "/health/lanes" || (path.rfind("/lanes/", 0) == 0 && path.size() > 14 &&
-                                          path.substr(path.size() - 7) == "/health"))) {
-    json::object lanes;
-    bool all_up = true;
-    int wanted = -1;
-    if (path != "/health/lanes") {
-      const std::string name = path.substr(7, path.size() - 7 - 7);
-      wanted = table.Find(name, "");
-      if (wanted < 0) {
-        net::HttpResponse response_2 =
-            ErrorResponse(http::status::not_found,
-                          fmt::format("no lane named \"{}\"; lanes are: {}", name,
-                                      fmt::join(table.LaneNames(), ", ")),
-                          "not_found_error", "lane_not_found");
-        co_await res.Send(std::move(response_2));
-        co_return;
-      }
+  if (std::optional<net::HttpResponse> refused = CheckAccess(match.access, req)) {
+    co_await res.Send(std::move(*refused));
+    co_return;
+  }
+  switch (match.route) {
+    case Route::kHealth: {
+      net::HttpResponse ok = JsonResponse(http::status::ok, R"({"status":"ok"})");
+      co_await res.Send(std::move(ok));
+      co_return;
     }
-    for (size_t i = 0; i < table.lanes().size(); ++i) {
-      if (wanted >= 0 && static_cast<int>(i) != wanted) continue;
-      const LaneEntry& l = table.lanes()[i];
-      const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
-      const EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
-      const std::string state = LaneState(static_cast<int>(i));
-      all_up &= state == "up";
-      json::object o;
-      o["state"] = state;
-      o["engine"] = e.name;
-      o["engine_state"] = std::string(EngineStateName(rt.health.state()));
-      o["context"] = rt.ctx_per_request ? json::value(*rt.ctx_per_request) : json::value(nullptr);
-      o["in_flight"] = admission.in_flight(static_cast<int>(i));
-      o["queue_depth"] = admission.queued(static_cast<int>(i));
-      lanes[l.name] = std::move(o);
-    }
-    json::value body = wanted >= 0 ? json::value(lanes.begin()->value())
-                                   : json::value(json::object{{"lanes", std::move(lanes)}});
-    net::HttpResponse r = JsonResponse(
-        all_up ? http::status::ok : http::status::service_unavailable, json::serialize(body));
-    if (!all_up) r.set(http::field::retry_after, "5");
-    co_await res.Send(std::move(r));
-    co_return;
-  }
-
-  // The dashboard: the page holds no data, so it needs no key; what it reads does.
-  if (get && (path == "/ui" || path == "/ui/")) {
-    net::HttpResponse r{http::status::ok, 11};
-    r.set(http::field::content_type, "text/html; charset=utf-8");
-    r.set(http::field::cache_control, "no-cache");
-    r.set("Content-Security-Policy",
-          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
-          "connect-src 'self'; img-src 'self' data:");
-    r.body() = std::string(DashboardPage());
-    r.prepare_payload();
-    co_await res.Send(std::move(r));
-    co_return;
-  }
-
-  // Admin routes: the supervisor's, behind the admin key when one is set.
-  if (path.rfind("/admin/", 0) == 0) {
-    if (!config.gateway.admin_key.empty() && !SameKey(BearerToken(req), config.gateway.admin_key)) {
-      net::HttpResponse r = ErrorResponse(
-          http::status::unauthorized, "admin routes need the admin key (Authorization: Bearer ...)",
-          "authentication_error", "invalid_admin_key");
+    case Route::kMetrics: {
+      UpdateGauges();
+      net::HttpResponse r{http::status::ok, 11};
+      r.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
+      r.body() = metrics.Render();
+      if (residency != nullptr) r.body() += residency->MetricsText();
       co_await res.Send(std::move(r));
       co_return;
     }
-    if (get && path == "/admin/events") {
+    case Route::kLanesHealth:
+    case Route::kLaneHealth: {
+      net::HttpResponse r = LanesHealth(match.route == Route::kLaneHealth
+                                            ? std::optional<std::string_view>(match.param)
+                                            : std::nullopt);
+      co_await res.Send(std::move(r));
+      co_return;
+    }
+    case Route::kDashboard: {
+      net::HttpResponse r{http::status::ok, 11};
+      r.set(http::field::content_type, "text/html; charset=utf-8");
+      r.set(http::field::cache_control, "no-cache");
+      r.set("Content-Security-Policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+            "connect-src 'self'; img-src 'self' data:");
+      r.body() = std::string(DashboardPage());
+      r.prepare_payload();
+      co_await res.Send(std::move(r));
+      co_return;
+    }
+    case Route::kAdminEvents:
       handling_guard.Forget();  // a dashboard's stream is not a request to drain at shutdown
       co_await StreamEvents(res);
       co_return;
+    case Route::kAdmin: {
+      if (residency == nullptr) {
+        net::HttpResponse r = ErrorResponse(
+            http::status::not_found, "no supervisor: this gateway proxies to engines given by url",
+            "not_found_error", "no_supervisor");
+        co_await res.Send(std::move(r));
+        co_return;
+      }
+      co_await residency->HandleAdmin(req, res);
+      co_return;
     }
-    if (residency == nullptr) {
-      net::HttpResponse r = ErrorResponse(
-          http::status::not_found, "no supervisor: this gateway proxies to engines given by url",
-          "not_found_error", "no_supervisor");
+    case Route::kIngest: {
+      if (ingest == nullptr) {
+        net::HttpResponse r =
+            ErrorResponse(http::status::not_found, "ingest is not enabled on this gateway",
+                          "not_found_error", "ingest_disabled");
+        co_await res.Send(std::move(r));
+        co_return;
+      }
+      co_await ingest->HandleIngest(req, res);
+      co_return;
+    }
+    case Route::kModels: {
+      net::HttpResponse r = Models();
       co_await res.Send(std::move(r));
       co_return;
     }
-    co_await residency->HandleAdmin(req, res);
-    co_return;
+    case Route::kChat:
+      co_await Proxy(req, res, Endpoint::kChat);
+      co_return;
+    case Route::kCompletions:
+      co_await Proxy(req, res, Endpoint::kCompletions);
+      co_return;
+    case Route::kEmbeddings:
+      co_await Proxy(req, res, Endpoint::kEmbeddings);
+      co_return;
   }
+}
 
-  // The OpenAI routes need the client's key when keys are configured.
-  if (!config.gateway.api_keys.empty()) {
+std::optional<net::HttpResponse> Gateway::Impl::CheckAccess(Access access,
+                                                            const net::HttpRequest& req) const {
+  if (access == Access::kAdminKey && !config.gateway.admin_key.empty() &&
+      !SameKey(BearerToken(req), config.gateway.admin_key)) {
+    return ErrorResponse(http::status::unauthorized,
+                         "admin routes need the admin key (Authorization: Bearer ...)",
+                         "authentication_error", "invalid_admin_key");
+  }
+  if (access == Access::kApiKey && !config.gateway.api_keys.empty()) {
     const std::string token = BearerToken(req);
     bool ok = false;
     for (const std::string& k : config.gateway.api_keys)
       ok |= SameKey(token, k);
     if (!ok) {
-      net::HttpResponse response_3 = ErrorResponse(
-          http::status::unauthorized, "missing or invalid API key (Authorization: Bearer ...)",
-          "authentication_error", "invalid_api_key");
-      co_await res.Send(std::move(response_3));
-      co_return;
+      return ErrorResponse(http::status::unauthorized,
+                           "missing or invalid API key (Authorization: Bearer ...)",
+                           "authentication_error", "invalid_api_key");
     }
   }
-  if (path == "/v1/ingest" || path.rfind("/v1/ingest/", 0) == 0) {
-    if (ingest == nullptr) {
-      net::HttpResponse r =
-          ErrorResponse(http::status::not_found, "ingest is not enabled on this gateway",
-                        "not_found_error", "ingest_disabled");
-      co_await res.Send(std::move(r));
-      co_return;
+  return std::nullopt;
+}
+
+net::HttpResponse Gateway::Impl::LanesHealth(std::optional<std::string_view> lane) const {
+  int wanted = -1;
+  if (lane) {
+    wanted = table.Find(*lane, "");
+    if (wanted < 0) {
+      return ErrorResponse(http::status::not_found,
+                           fmt::format("no lane named \"{}\"; lanes are: {}", *lane,
+                                       fmt::join(table.LaneNames(), ", ")),
+                           "not_found_error", "lane_not_found");
     }
-    co_await ingest->HandleIngest(req, res);
-    co_return;
   }
-  if (get && (path == "/v1/models" || path == "/models")) {
-    json::array data;
-    for (size_t i = 0; i < table.lanes().size(); ++i) {
-      const LaneEntry& l = table.lanes()[i];
-      const EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
-      json::object o;
-      o["id"] = l.name;
-      o["object"] = "model";
-      o["created"] = 0;
-      o["owned_by"] = "cortex";
-      json::array aliases;
-      for (const auto& a : l.aliases)
-        aliases.push_back(json::value(a));
-      o["aliases"] = std::move(aliases);
-      o["engine"] = table.engines()[static_cast<size_t>(l.engine)].name;
-      o["context"] = rt.ctx_per_request ? json::value(*rt.ctx_per_request) : json::value(nullptr);
-      o["state"] = LaneState(static_cast<int>(i));
-      data.push_back(std::move(o));
-    }
-    net::HttpResponse response_4 =
-        JsonResponse(http::status::ok,
-                     json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}}));
-    co_await res.Send(std::move(response_4));
-    co_return;
+  json::object lanes;
+  bool all_up = true;
+  for (size_t i = 0; i < table.lanes().size(); ++i) {
+    if (wanted >= 0 && static_cast<int>(i) != wanted) continue;
+    const LaneEntry& l = table.lanes()[i];
+    const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+    const EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
+    const std::string state = LaneState(static_cast<int>(i));
+    all_up &= state == "up";
+    json::object o;
+    o["state"] = state;
+    o["engine"] = e.name;
+    o["engine_state"] = std::string(EngineStateName(rt.health.state()));
+    o["context"] = rt.ctx_per_request ? json::value(*rt.ctx_per_request) : json::value(nullptr);
+    o["in_flight"] = admission.in_flight(static_cast<int>(i));
+    o["queue_depth"] = admission.queued(static_cast<int>(i));
+    lanes[l.name] = std::move(o);
   }
-  if (post && (path == "/v1/chat/completions" || path == "/chat/completions")) {
-    co_await Proxy(req, res, Endpoint::kChat);
-    co_return;
+  json::value body = wanted >= 0 ? json::value(lanes.begin()->value())
+                                 : json::value(json::object{{"lanes", std::move(lanes)}});
+  net::HttpResponse r = JsonResponse(all_up ? http::status::ok : http::status::service_unavailable,
+                                     json::serialize(body));
+  if (!all_up) r.set(http::field::retry_after, "5");
+  return r;
+}
+
+net::HttpResponse Gateway::Impl::Models() const {
+  json::array data;
+  for (size_t i = 0; i < table.lanes().size(); ++i) {
+    const LaneEntry& l = table.lanes()[i];
+    const EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
+    json::object o;
+    o["id"] = l.name;
+    o["object"] = "model";
+    o["created"] = 0;
+    o["owned_by"] = "cortex";
+    json::array aliases;
+    for (const auto& a : l.aliases)
+      aliases.push_back(json::value(a));
+    o["aliases"] = std::move(aliases);
+    o["engine"] = table.engines()[static_cast<size_t>(l.engine)].name;
+    o["context"] = rt.ctx_per_request ? json::value(*rt.ctx_per_request) : json::value(nullptr);
+    o["state"] = LaneState(static_cast<int>(i));
+    data.push_back(std::move(o));
   }
-  if (post && (path == "/v1/completions" || path == "/completions")) {
-    co_await Proxy(req, res, Endpoint::kCompletions);
-    co_return;
-  }
-  if (post && (path == "/v1/embeddings" || path == "/embeddings")) {
-    co_await Proxy(req, res, Endpoint::kEmbeddings);
-    co_return;
-  }
-  net::HttpResponse response_5 =
-      ErrorResponse(http::status::not_found,
-                    fmt::format("no route {} {}", std::string(req.method_string()), path),
-                    "not_found_error", "route_not_found");
-  co_await res.Send(std::move(response_5));
+  return JsonResponse(http::status::ok,
+                      json::serialize(json::object{{"object", "list"}, {"data", std::move(data)}}));
 }
 
 Gateway::Gateway(asio::io_context& io, const Config& config)

@@ -17,6 +17,8 @@
 #include "gateway/gateway.h"
 #include "gateway/lane_table.h"
 #include "gateway/metrics_registry.h"
+#include "gateway/proxy_stages.h"
+#include "gateway/route_table.h"
 #include "net/http_client.h"
 #include "net/http_server.h"
 
@@ -29,6 +31,7 @@ struct EngineRuntime {
   EngineHealth health;
   std::optional<uint64_t> ctx_per_request;  // from /props or /v1/models
   std::string served_name;  // from /v1/models when the config does not say (engines by url)
+  std::string host_header;  // "host:port", the Host of every request to it
   std::vector<std::shared_ptr<net::HttpConnection>> idle;  // keep-alive connections
   // Wakes the probe loop early, when the supervisor says the engine (re)started.
   std::shared_ptr<asio::steady_timer> probe_timer;
@@ -45,7 +48,17 @@ struct QueueWaiter {
   bool expired = false;
 };
 
-enum class Endpoint { kChat, kCompletions, kEmbeddings };
+// The series a proxied request always updates, found once per lane (no label text per
+// request). Rarer outcomes (errors, rejections, fallbacks) go through MetricsRegistry::Add.
+struct LaneMeters {
+  MetricsRegistry::CounterRef ok;  // cortex_requests_total{code="200"}
+  MetricsRegistry::CounterRef prompt_tokens;
+  MetricsRegistry::CounterRef completion_tokens;
+  MetricsRegistry::HistogramRef duration;
+  MetricsRegistry::HistogramRef queue_wait;
+  MetricsRegistry::HistogramRef ttft;
+  MetricsRegistry::HistogramRef itl;
+};
 
 struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   Impl(asio::io_context& io, const Config& config);
@@ -53,7 +66,13 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   // Lifecycle and routing (gateway.cpp).
   Status Start();
   void Stop();
+  // Routes by GatewayRoutes() (route_table.h), after the route's key check.
   asio::awaitable<void> Handle(net::HttpRequest& req, net::Responder& res);
+  // The 401 for a request without the key its route needs; nothing when it may pass.
+  std::optional<net::HttpResponse> CheckAccess(Access access, const net::HttpRequest& req) const;
+  // GET /health/lanes (every lane) and /lanes/NAME/health (`lane`): 200 when all are up.
+  net::HttpResponse LanesHealth(std::optional<std::string_view> lane) const;
+  net::HttpResponse Models() const;  // GET /v1/models: the lanes
   asio::awaitable<void> ProbeLoop(int engine);
   void ArmExpiry();
   void Wake(const std::vector<uint64_t>& granted);
@@ -74,8 +93,46 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   // Something a snapshot shows changed: every stream sends now.
   void SnapshotChanged();
 
-  // Proxying (proxy.cpp).
+  // Proxying (proxy.cpp): Proxy strings the stages together (proxy_stages.h has the list).
   asio::awaitable<void> Proxy(net::HttpRequest& req, net::Responder& res, Endpoint endpoint);
+  // What a request holds while it is served, each let go by its destructor however the request
+  // ends (declared in proxy.cpp's order: the burst outlives the engine use, which outlives the
+  // admission slot).
+  struct BurstHold;
+  struct EngineUse;
+  struct AdmissionSlot;
+  struct UpstreamWatch;
+  // A refusal: counted (when the lane is known) and answered.
+  asio::awaitable<void> Fail(net::Responder& res, int lane, ProxyError error);
+  // 3. The lane that takes the prompt (its own, its context fallback, or its own under a burst
+  // this request brings on); -1 when the client was answered.
+  asio::awaitable<int> CheckContext(int lane, ChatRequest& request, BurstHold& burst,
+                                    net::Responder& res);
+  // The lane or the first usable fallback; a loading engine gets a short bounded wait.
+  asio::awaitable<int> PickServingLane(int lane, net::Responder& res);
+  // 5. A slot on `lane`, waiting in its queue when need be. False: the client was answered or
+  // left.
+  asio::awaitable<bool> Admit(int lane, uint64_t id, std::string client, Clock::time_point start,
+                              net::Responder& res);
+  // 7. Sends `up` and reads the answer's header, entering a restarting engine again within
+  // `deadline`; null when the client was answered or left.
+  asio::awaitable<std::shared_ptr<net::HttpConnection>> Forward(int lane, net::HttpRequest& up,
+                                                                EngineUse& use,
+                                                                Clock::time_point deadline,
+                                                                UpstreamWatch& watch,
+                                                                net::Responder& res);
+  // 8. The answer copied back: an engine error, a whole body, or a stream.
+  asio::awaitable<void> RelayEngineError(int lane, std::shared_ptr<net::HttpConnection> conn,
+                                         UpstreamWatch& watch, Clock::time_point start,
+                                         net::Responder& res);
+  asio::awaitable<void> RelayWhole(int lane, std::shared_ptr<net::HttpConnection> conn,
+                                   UpstreamWatch& watch, Clock::time_point start,
+                                   net::Responder& res);
+  asio::awaitable<void> RelayStream(int lane, std::shared_ptr<net::HttpConnection> conn,
+                                    bool client_wants_usage, UpstreamWatch& watch,
+                                    Clock::time_point start, net::Responder& res);
+  // 9. A request answered with `code`: counted, its duration observed.
+  void Finished(int lane, int code, Clock::time_point start);
   asio::awaitable<StatusOr<std::shared_ptr<net::HttpConnection>>> Acquire(int engine, bool* reused);
   // Returns a connection to the engine's pool when it can carry another request.
   void Release(int engine, std::shared_ptr<net::HttpConnection> conn);
@@ -98,6 +155,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   AdmissionController admission;
   std::vector<EngineRuntime> engines;
   MetricsRegistry metrics;
+  std::vector<LaneMeters> meters;  // per lane
   std::unique_ptr<net::HttpServer> server;
   std::map<uint64_t, std::shared_ptr<QueueWaiter>> waiters;
   asio::steady_timer expiry_timer;

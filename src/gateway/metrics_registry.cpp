@@ -60,6 +60,7 @@ void MetricsRegistry::DeclareGauge(const std::string& name, const std::string& h
 }
 void MetricsRegistry::DeclareHistogram(const std::string& name, const std::string& help,
                                        std::vector<double> buckets) {
+  std::sort(buckets.begin(), buckets.end());
   families_[name] = Family{Kind::kHistogram, help, std::move(buckets), {}};
 }
 
@@ -79,14 +80,38 @@ void MetricsRegistry::Set(const std::string& gauge, const Labels& labels, double
 
 void MetricsRegistry::Observe(const std::string& histogram, const Labels& labels, double value) {
   Family& f = Get(histogram, Kind::kHistogram);
-  // Histogram samples need the labels without braces to append `le`; keep the Labels text.
-  Series& s = f.series[LabelText(labels)];
+  ObserveInto(f, f.series[LabelText(labels)], value);
+}
+
+void MetricsRegistry::ObserveInto(const Family& f, Series& s, double value) {
   if (s.bucket_counts.empty()) s.bucket_counts.assign(f.buckets.size(), 0);
-  for (size_t i = 0; i < f.buckets.size(); ++i) {
-    if (value <= f.buckets[i]) ++s.bucket_counts[i];
+  // Buckets are sorted: every one from the first that holds the value counts it.
+  for (size_t i = f.buckets.size(); i > 0 && value <= f.buckets[i - 1]; --i) {
+    ++s.bucket_counts[i - 1];
   }
   s.sum += value;
   ++s.count;
+}
+
+void MetricsRegistry::HistogramRef::Observe(double value) {
+  ObserveInto(*family_, *series_, value);
+}
+
+MetricsRegistry::CounterRef MetricsRegistry::Counter(const std::string& counter,
+                                                     const Labels& labels) {
+  CounterRef ref;
+  ref.series_ = &Get(counter, Kind::kCounter).series[LabelText(labels)];
+  return ref;
+}
+
+MetricsRegistry::HistogramRef MetricsRegistry::Histogram(const std::string& histogram,
+                                                         const Labels& labels) {
+  Family& f = Get(histogram, Kind::kHistogram);
+  HistogramRef ref;
+  ref.series_ = &f.series[LabelText(labels)];
+  if (ref.series_->bucket_counts.empty()) ref.series_->bucket_counts.assign(f.buckets.size(), 0);
+  ref.family_ = &f;
+  return ref;
 }
 
 double MetricsRegistry::Value(const std::string& family, const Labels& labels) const {

@@ -18,13 +18,40 @@ namespace cortex::gateway {
 using Labels = std::vector<std::pair<std::string, std::string>>;
 
 class MetricsRegistry {
+  struct Series;
+  struct Family;
+
  public:
+  // One series, found once: the hot path updates it without building its label text. The
+  // series exists (and renders, at 0) from the moment its handle is made. Valid for the
+  // registry's lifetime (series are never removed).
+  class CounterRef {
+   public:
+    void Add(double amount = 1) { series_->value += amount; }
+
+   private:
+    friend class MetricsRegistry;
+    Series* series_ = nullptr;
+  };
+  class HistogramRef {
+   public:
+    void Observe(double value);
+
+   private:
+    friend class MetricsRegistry;
+    Series* series_ = nullptr;
+    const Family* family_ = nullptr;
+  };
+  CounterRef Counter(const std::string& counter, const Labels& labels);
+  HistogramRef Histogram(const std::string& histogram, const Labels& labels);
+
   void DeclareCounter(const std::string& name, const std::string& help);
   void DeclareGauge(const std::string& name, const std::string& help);
   void DeclareHistogram(const std::string& name, const std::string& help,
                         std::vector<double> buckets);
 
-  // REQUIRES: the family was declared with the matching kind.
+  // Each finds the series by its labels. REQUIRES: the family was declared with the matching
+  // kind.
   void Add(const std::string& counter, const Labels& labels, double amount = 1);
   void Set(const std::string& gauge, const Labels& labels, double value);
   void Observe(const std::string& histogram, const Labels& labels, double value);
@@ -43,6 +70,7 @@ class MetricsRegistry {
 
  private:
   enum class Kind { kCounter, kGauge, kHistogram };
+  static void ObserveInto(const Family& f, Series& s, double value);
   struct Series {
     double value = 0;
     std::vector<uint64_t> bucket_counts;

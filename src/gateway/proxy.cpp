@@ -1,10 +1,12 @@
-// The request path of the gateway: parse, route, admit, exchange, stream back.
+// The request path of the gateway: the stages of proxy_stages.h strung together, and the ones
+// that wait (residency, admission, forwarding, relaying the answer).
 #include <fmt/format.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "gateway/engine_errors.h"
 #include "gateway/gateway_impl.h"
 #include "gateway/sse.h"
+#include "gateway/stream_relay.h"
 
 namespace cortex::gateway {
 namespace {
@@ -23,66 +25,11 @@ double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-// The text of a chat or completion request, for context estimation.
-std::string PromptText(const json::object& body) {
-  std::string text;
-  auto append = [&](const json::value& v) {
-    if (v.is_string()) {
-      text.append(v.as_string().data(), v.as_string().size());
-      text.push_back('\n');
-    } else if (v.is_array()) {
-      for (const auto& part : v.as_array()) {
-        if (part.is_string()) {
-          text.append(part.as_string().data(), part.as_string().size());
-        } else if (part.is_object()) {
-          if (const auto* t = part.as_object().if_contains("text"); t && t->is_string()) {
-            text.append(t->as_string().data(), t->as_string().size());
-          }
-        }
-        text.push_back('\n');
-      }
-    }
-  };
-  if (const auto* messages = body.if_contains("messages"); messages && messages->is_array()) {
-    for (const auto& m : messages->as_array()) {
-      if (m.is_object()) {
-        if (const auto* c = m.as_object().if_contains("content")) append(*c);
-      }
-    }
-  }
-  if (const auto* prompt = body.if_contains("prompt")) append(*prompt);
-  if (const auto* input = body.if_contains("input")) append(*input);
-  return text;
-}
-
 std::string ClientKey(const net::HttpRequest& req) {
   const auto auth = req[http::field::authorization];
   if (!auth.empty()) return std::string(auth);
   const auto id = req["X-Client-Id"];
   return id.empty() ? std::string("anonymous") : std::string(id);
-}
-
-std::string_view UpstreamPath(Endpoint endpoint) {
-  switch (endpoint) {
-    case Endpoint::kChat:
-      return "/v1/chat/completions";
-    case Endpoint::kCompletions:
-      return "/v1/completions";
-    case Endpoint::kEmbeddings:
-      return "/v1/embeddings";
-  }
-  return "/v1/chat/completions";
-}
-
-// Reads the rest of a response body.
-asio::awaitable<StatusOr<std::string>> ReadAll(net::HttpConnection& conn) {
-  std::string body;
-  for (;;) {
-    auto piece = co_await conn.ReadSome(kBodyGapTimeout);
-    if (!piece.ok()) co_return piece.status();
-    if (piece->empty()) co_return body;
-    body += *piece;
-  }
 }
 
 }  // namespace
@@ -126,7 +73,7 @@ asio::awaitable<std::optional<uint64_t>> Gateway::Impl::CountTokens(int engine,
       (*conn)->status() != 200) {
     co_return std::nullopt;
   }
-  auto body = co_await ReadAll(**conn);
+  auto body = co_await (*conn)->ReadToEnd(3s);
   Release(engine, *conn);
   if (!body.ok()) co_return std::nullopt;
   json::error_code ec;
@@ -242,214 +189,192 @@ asio::awaitable<bool> Gateway::Impl::AwaitBurst(const LaneEntry& l, const Engine
   co_return true;
 }
 
-asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder& res,
-                                           Endpoint endpoint) {
-  using namespace asio::experimental::awaitable_operators;
-  auto self = shared_from_this();
-  const auto start = Clock::now();
+struct Gateway::Impl::BurstHold {
+  Impl* impl = nullptr;
+  std::string engine;
+  std::string holder;
+  ~BurstHold() {
+    if (impl != nullptr && impl->residency != nullptr)
+      impl->residency->ReleaseBurst(engine, holder);
+  }
+};
 
-  // The body: our 400 for anything that is not a JSON object.
-  json::error_code ec;
-  json::value body = json::parse(req.body(), ec);
-  if (ec || !body.is_object()) {
-    net::HttpResponse response_1 =
-        ErrorResponse(http::status::bad_request,
-                      ec ? fmt::format("request body is not valid JSON: {}", ec.message())
-                         : std::string("request body must be a JSON object"),
-                      "invalid_request_error", "invalid_json");
-    co_await Reply(res, std::move(response_1));
-    co_return;
+// A supervised engine entered (ResidencyPort::Enter) and not yet left.
+struct Gateway::Impl::EngineUse {
+  Impl* impl = nullptr;
+  std::string engine;
+  bool held() const { return impl != nullptr; }
+  void Hold(Impl* i, const std::string& name) {
+    impl = i;
+    engine = name;
   }
-  json::object& obj = body.as_object();
-  std::string model;
-  if (const auto* m = obj.if_contains("model"); m && m->is_string()) model = m->as_string();
-  const std::string header_lane(req["X-Cortex-Lane"]);
-  int lane = table.Find(model, header_lane);
-  if (lane < 0) {
-    const std::string names = fmt::format("{}", fmt::join(table.LaneNames(), ", "));
-    const std::string message =
-        model.empty() && header_lane.empty()
-            ? fmt::format(
-                  "the request names no lane: set `model` or the X-Cortex-Lane header; "
-                  "lanes are: {}",
-                  names)
-            : fmt::format("no lane named \"{}\"; lanes are: {}",
-                          header_lane.empty() ? model : header_lane, names);
-    net::HttpResponse response_2 = ErrorResponse(
-        http::status::not_found, message, "invalid_request_error", "model_not_found", "model");
-    co_await Reply(res, std::move(response_2));
-    co_return;
+  void Release() {
+    // Null once cortex up is exiting and the supervisor is gone (frames still suspended in the
+    // io_context are destroyed after it).
+    if (impl != nullptr && impl->residency != nullptr) impl->residency->Leave(engine);
+    impl = nullptr;
   }
-  const bool stream = obj.contains("stream") && obj["stream"].is_bool() && obj["stream"].as_bool();
-  bool client_wants_usage = false;
-  if (const auto* so = obj.if_contains("stream_options"); so && so->is_object()) {
-    const auto* iu = so->as_object().if_contains("include_usage");
-    client_wants_usage = iu && iu->is_bool() && iu->as_bool();
-  }
+  ~EngineUse() { Release(); }
+};
 
-  // A burst this request brought on, let go however the request ends (after Leave below, which
-  // is declared later and so runs first).
-  struct BurstHold {
-    Impl* impl = nullptr;
-    std::string engine;
-    std::string holder;
-    ~BurstHold() {
-      if (impl != nullptr && impl->residency != nullptr) {
-        impl->residency->ReleaseBurst(engine, holder);
-      }
+// The admission slot: ours until the request ends, however it ends.
+struct Gateway::Impl::AdmissionSlot {
+  Impl* impl;
+  uint64_t id;
+  ~AdmissionSlot() { impl->Wake(impl->admission.Leave(id)); }
+};
+
+// While the exchange lasts, a client that leaves aborts the upstream connection (the server's
+// disconnect watch calls back), so the engine cancels the work. End() takes the callback back
+// before the connection can go to the pool and serve another request.
+struct Gateway::Impl::UpstreamWatch {
+  net::Responder* res = nullptr;
+  void Start(net::Responder& r, std::shared_ptr<net::HttpConnection> c) {
+    res = &r;
+    r.OnGone([c = std::move(c)] { c->Abort(); });
+  }
+  void End() {
+    if (res != nullptr) res->OnGone(nullptr);
+    res = nullptr;
+  }
+  ~UpstreamWatch() { End(); }
+};
+
+asio::awaitable<void> Gateway::Impl::Fail(net::Responder& res, int lane, ProxyError error) {
+  if (lane >= 0) {
+    const std::string& name = table.lanes()[static_cast<size_t>(lane)].name;
+    if (!error.error_metric.empty()) {
+      metrics.Add("cortex_request_errors_total", {{"lane", name}, {"type", error.error_metric}});
     }
-  } burst_hold;
-
-  // Context: a prompt longer than the lane's context goes to its context fallback, or to its
-  // engine's burst profile, or is refused here, with both numbers, instead of by the engine
-  // after a queue wait.
-  if (endpoint != Endpoint::kEmbeddings) {
-    const auto& l = table.lanes()[static_cast<size_t>(lane)];
-    const auto ctx = engines[static_cast<size_t>(l.engine)].ctx_per_request;
-    if (ctx) {
-      const std::string text = PromptText(obj);
-      // About four bytes per token; only a prompt that could be near the limit is counted by
-      // the engine's own tokenizer.
-      uint64_t tokens = text.size() / 4;
-      if (tokens * 2 >= *ctx) {
-        if (auto exact = co_await CountTokens(l.engine, text)) tokens = *exact;
-      }
-      // Held only by the engine's burst profile: with `ingest.burst: auto`, the burst comes on
-      // for this request (as for an ingest job) and the request is served, not refused.
-      std::optional<uint64_t> burst_ctx;
-      if (tokens > *ctx && l.fallback_on_context < 0 && residency != nullptr &&
-          engines[static_cast<size_t>(l.engine)].managed && config.ingest.burst != "never") {
-        burst_ctx = residency->BurstContext(table.engines()[static_cast<size_t>(l.engine)].name);
-        if (burst_ctx && tokens > *burst_ctx) burst_ctx.reset();
-      }
-      if (burst_ctx) {
-        const std::string& engine_name = table.engines()[static_cast<size_t>(l.engine)].name;
-        const std::string holder =
-            fmt::format("request {} on lane {} ({} tokens)", next_id++, l.name, tokens);
-        const Status held = residency->HoldBurst(engine_name, holder);
-        if (!held.ok()) {
-          metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
-          metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
-          net::HttpResponse r = ErrorResponse(
-              http::status::service_unavailable,
-              fmt::format("the prompt has {} tokens, which lane {} holds only under engine {}'s "
-                          "burst profile ({} tokens), and the burst cannot start now: {}",
-                          tokens, l.name, engine_name, *burst_ctx, held.message()),
-              "service_unavailable_error", "burst_unavailable");
-          r.set(http::field::retry_after, "30");
-          co_await Reply(res, std::move(r));
-          co_return;
-        }
-        burst_hold.impl = this;
-        burst_hold.engine = engine_name;
-        burst_hold.holder = holder;
-        if (!co_await AwaitBurst(l, table.engines()[static_cast<size_t>(l.engine)], tokens,
-                                 *burst_ctx, stream, res)) {
-          co_return;
-        }
-      } else if (tokens > *ctx) {
-        if (l.fallback_on_context >= 0) {
-          metrics.Add("cortex_fallbacks_total",
-                      {{"lane", l.name},
-                       {"to", table.lanes()[static_cast<size_t>(l.fallback_on_context)].name},
-                       {"reason", "context"}});
-          lane = l.fallback_on_context;
-        } else {
-          metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "context"}});
-          net::HttpResponse response_3 = ErrorResponse(
-              http::status::bad_request,
-              fmt::format("the prompt has about {} tokens, more than lane {} holds ({} tokens); "
-                          "shorten it or use a lane with a longer context",
-                          tokens, l.name, *ctx),
-              "invalid_request_error", "context_length_exceeded", "messages");
-          co_await Reply(res, std::move(response_3));
-          co_return;
-        }
-      }
-    }
+    metrics.Add("cortex_requests_total",
+                {{"lane", name}, {"code", std::to_string(static_cast<int>(error.status))}});
   }
+  co_await Reply(res, ToResponse(error));
+}
 
-  // Health: the lane's engine, or the first healthy fallback. A loading engine gets a short
-  // bounded wait, since it is expected back.
+void Gateway::Impl::Finished(int lane, int code, Clock::time_point start) {
+  LaneMeters& m = meters[static_cast<size_t>(lane)];
+  if (code == 200) {
+    m.ok.Add();
+  } else {
+    metrics.Add("cortex_requests_total", {{"lane", table.lanes()[static_cast<size_t>(lane)].name},
+                                          {"code", std::to_string(code)}});
+  }
+  m.duration.Observe(Seconds(Clock::now() - start));
+}
+
+asio::awaitable<int> Gateway::Impl::CheckContext(int lane, ChatRequest& request, BurstHold& burst,
+                                                 net::Responder& res) {
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
+  const EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
+  if (!rt.ctx_per_request) co_return lane;  // not learned yet: the engine will judge
+  const uint64_t ctx = *rt.ctx_per_request;
+  const std::string text = PromptText(request.body.get_object());
+  uint64_t tokens = EstimateTokens(text);
+  if (NeedsExactCount(tokens, ctx)) {
+    if (auto exact = co_await CountTokens(l.engine, text)) tokens = *exact;
+  }
+  // Held only by the engine's burst profile: with `ingest.burst: auto`, the burst comes on for
+  // this request (as for an ingest job) and the request is served, not refused.
+  const std::string& engine_name = table.engines()[static_cast<size_t>(l.engine)].name;
+  std::optional<uint64_t> burst_ctx;
+  if (tokens > ctx && l.fallback_on_context < 0 && residency != nullptr && rt.managed &&
+      config.ingest.burst != "never") {
+    burst_ctx = residency->BurstContext(engine_name);
+  }
+  const ContextDecision decision = DecideContext(tokens, ctx, l.fallback_on_context, burst_ctx);
+  switch (decision.kind) {
+    case ContextDecision::Kind::kFits:
+      co_return lane;
+    case ContextDecision::Kind::kFallback:
+      metrics.Add("cortex_fallbacks_total",
+                  {{"lane", l.name},
+                   {"to", table.lanes()[static_cast<size_t>(decision.lane)].name},
+                   {"reason", "context"}});
+      co_return decision.lane;
+    case ContextDecision::Kind::kRefuse:
+      co_await Fail(res, lane, ContextTooLong(tokens, l.name, ctx));
+      co_return -1;
+    case ContextDecision::Kind::kBurst:
+      break;
+  }
+  const std::string holder =
+      fmt::format("request {} on lane {} ({} tokens)", next_id++, l.name, tokens);
+  if (const Status held = residency->HoldBurst(engine_name, holder); !held.ok()) {
+    ProxyError e;
+    e.status = http::status::service_unavailable;
+    e.message = fmt::format(
+        "the prompt has {} tokens, which lane {} holds only under engine {}'s burst profile ({} "
+        "tokens), and the burst cannot start now: {}",
+        tokens, l.name, engine_name, *burst_ctx, held.message());
+    e.type = "service_unavailable_error";
+    e.code = "burst_unavailable";
+    e.retry_after_s = 30;
+    e.error_metric = "unavailable";
+    co_await Fail(res, lane, std::move(e));
+    co_return -1;
+  }
+  burst.impl = this;
+  burst.engine = engine_name;
+  burst.holder = holder;
+  const bool ready = co_await AwaitBurst(l, table.engines()[static_cast<size_t>(l.engine)], tokens,
+                                         *burst_ctx, request.stream, res);
+  co_return ready ? lane : -1;
+}
+
+asio::awaitable<int> Gateway::Impl::PickServingLane(int lane, net::Responder& res) {
   int serving = ServingLane(lane);
   const LaneEntry& asked = table.lanes()[static_cast<size_t>(lane)];
+  const EngineRuntime& own = engines[static_cast<size_t>(asked.engine)];
   // A supervised engine paused for a burst, with no usable fallback: the request waits for it
-  // (bounded, in Enter below) rather than failing at once.
-  if (serving < 0 && engines[static_cast<size_t>(asked.engine)].managed) serving = lane;
+  // (bounded, in EnterEngine) rather than failing at once.
+  if (serving < 0 && own.managed) serving = lane;
+  if (serving < 0 && own.health.state() == EngineState::kLoading) {
+    const auto deadline = Clock::now() + std::min<Clock::duration>(asked.limits.max_wait, 15s);
+    while (serving < 0 && Clock::now() < deadline && !res.client_gone()) {
+      co_await res.Sleep(200ms);
+      serving = ServingLane(lane);
+    }
+    if (res.client_gone()) co_return -1;
+  }
   if (serving < 0) {
-    const EngineState own = engines[static_cast<size_t>(asked.engine)].health.state();
-    if (own == EngineState::kLoading) {
-      const auto deadline = Clock::now() + std::min<Clock::duration>(asked.limits.max_wait, 15s);
-      while (serving < 0 && Clock::now() < deadline && !res.client_gone()) {
-        co_await res.Sleep(200ms);
-        serving = ServingLane(lane);
-      }
-      if (res.client_gone()) co_return;
-    }
-    if (serving < 0) {
-      const bool loading =
-          engines[static_cast<size_t>(asked.engine)].health.state() == EngineState::kLoading;
-      net::HttpResponse r = ErrorResponse(
-          http::status::service_unavailable,
-          loading
-              ? fmt::format("lane {} is loading its model; retry shortly", asked.name)
-              : fmt::format("lane {} is down (engine {}) and has no healthy fallback", asked.name,
-                            table.engines()[static_cast<size_t>(asked.engine)].name),
-          "service_unavailable_error", loading ? "lane_loading" : "lane_unavailable");
-      r.set(http::field::retry_after, loading ? "5" : "10");
-      metrics.Add("cortex_request_errors_total", {{"lane", asked.name}, {"type", "unavailable"}});
-      metrics.Add("cortex_requests_total", {{"lane", asked.name}, {"code", "503"}});
-      co_await Reply(res, std::move(r));
-      co_return;
-    }
+    const bool loading = own.health.state() == EngineState::kLoading;
+    ProxyError e;
+    e.status = http::status::service_unavailable;
+    e.message =
+        loading ? fmt::format("lane {} is loading its model; retry shortly", asked.name)
+                : fmt::format("lane {} is down (engine {}) and has no healthy fallback", asked.name,
+                              table.engines()[static_cast<size_t>(asked.engine)].name);
+    e.type = "service_unavailable_error";
+    e.code = loading ? "lane_loading" : "lane_unavailable";
+    e.retry_after_s = loading ? 5 : 10;
+    e.error_metric = "unavailable";
+    co_await Fail(res, lane, std::move(e));
+    co_return -1;
   }
   if (serving != lane) {
     metrics.Add("cortex_fallbacks_total", {{"lane", asked.name},
                                            {"to", table.lanes()[static_cast<size_t>(serving)].name},
                                            {"reason", "down"}});
   }
-  const LaneEntry& l = table.lanes()[static_cast<size_t>(serving)];
-  const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+  co_return serving;
+}
 
-  // A supervised engine: wait (bounded) until it is resident and ready, loading it on demand.
-  // If it then refuses the connection or drops it before answering, it is crashing or
-  // restarting: nothing was answered yet, so the request waits for it again, within the same
-  // deadline, instead of failing.
-  struct Use {
-    Impl* impl = nullptr;
-    std::string engine;
-    ~Use() {
-      // Null once cortex up is exiting and the supervisor is gone (frames still suspended in
-      // the io_context are destroyed after it).
-      if (impl != nullptr && impl->residency != nullptr) impl->residency->Leave(engine);
-    }
-  } use;
-  const bool managed = engines[static_cast<size_t>(l.engine)].managed;
-  const auto enter_deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(
-                         std::chrono::duration<double>(config.supervisor.load_wait_s));
-  // Entering before admission: requests queued for a slot count as the engine's demand, so the
-  // scheduler does not swap it out while work for it is still waiting here.
-  if (managed) {
-    if (!co_await EnterEngine(l, e, enter_deadline, res)) co_return;
-    use.impl = this;
-    use.engine = e.name;
-  }
-
-  // Admission.
-  const uint64_t id = next_id++;
-  const auto decision = admission.Arrive(id, serving, ClientKey(req), Clock::now());
+asio::awaitable<bool> Gateway::Impl::Admit(int lane, uint64_t id, std::string client,
+                                           Clock::time_point start, net::Responder& res) {
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
+  const auto decision = admission.Arrive(id, lane, std::move(client), Clock::now());
   if (decision == AdmissionController::Decision::kRejected) {
     metrics.Add("cortex_rejections_total", {{"lane", l.name}, {"reason", "queue_full"}});
-    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "429"}});
-    net::HttpResponse r = ErrorResponse(
-        http::status::too_many_requests,
-        fmt::format("lane {} is full: {} requests in flight and {} waiting; retry shortly", l.name,
-                    admission.in_flight(serving), admission.queued(serving)),
-        "rate_limit_error", "queue_full");
-    r.set(http::field::retry_after, "1");
-    co_await Reply(res, std::move(r));
-    co_return;
+    ProxyError e;
+    e.status = http::status::too_many_requests;
+    e.message = fmt::format("lane {} is full: {} requests in flight and {} waiting; retry shortly",
+                            l.name, admission.in_flight(lane), admission.queued(lane));
+    e.type = "rate_limit_error";
+    e.code = "queue_full";
+    e.retry_after_s = 1;
+    co_await Fail(res, lane, std::move(e));
+    co_return false;
   }
   if (decision == AdmissionController::Decision::kQueued) {
     auto waiter = std::make_shared<QueueWaiter>(io.get_executor());
@@ -466,85 +391,44 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
       Wake(admission.Leave(id));  // out of the queue (no-op if Expire already removed it)
       if (res.client_gone() || stopped) {
         metrics.Add("cortex_rejections_total", {{"lane", l.name}, {"reason", "client_left"}});
-        co_return;
+        co_return false;
       }
       metrics.Add("cortex_rejections_total", {{"lane", l.name}, {"reason", "queue_timeout"}});
-      metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "429"}});
-      net::HttpResponse r =
-          ErrorResponse(http::status::too_many_requests,
-                        fmt::format("waited {:.0f} s for lane {} without a free slot; retry later",
-                                    Seconds(Clock::now() - start), l.name),
-                        "rate_limit_error", "queue_timeout");
-      r.set(http::field::retry_after, "5");
-      co_await Reply(res, std::move(r));
-      co_return;
+      ProxyError e;
+      e.status = http::status::too_many_requests;
+      e.message = fmt::format("waited {:.0f} s for lane {} without a free slot; retry later",
+                              Seconds(Clock::now() - start), l.name);
+      e.type = "rate_limit_error";
+      e.code = "queue_timeout";
+      e.retry_after_s = 5;
+      co_await Fail(res, lane, std::move(e));
+      co_return false;
     }
   }
-  metrics.Observe("cortex_queue_wait_seconds", {{"lane", l.name}}, Seconds(Clock::now() - start));
-  // The slot is ours until this frame ends, however it ends.
-  struct Slot {
-    Impl* impl;
-    uint64_t id;
-    ~Slot() { impl->Wake(impl->admission.Leave(id)); }
-  } slot{this, id};
+  meters[static_cast<size_t>(lane)].queue_wait.Observe(Seconds(Clock::now() - start));
+  co_return true;
+}
 
-  // What the engine expects: its own model name, and usage in streams (for our metrics).
-  // A supervised engine answers to the name its launch gave it (--alias, --served-model-name);
-  // one given by url to the configured name, else to what its /v1/models said.
-  std::string served = managed ? residency->ServedName(e.name) : std::string();
-  if (served.empty()) {
-    served =
-        !e.served_name.empty() ? e.served_name : engines[static_cast<size_t>(l.engine)].served_name;
-  }
-  if (!served.empty()) obj["model"] = served;
-  if (stream) {
-    json::object so;
-    if (const auto* old = obj.if_contains("stream_options"); old && old->is_object()) {
-      so = old->as_object();
-    }
-    so["include_usage"] = true;
-    obj["stream_options"] = std::move(so);
-  }
-  net::HttpRequest up{http::verb::post, std::string(UpstreamPath(endpoint)), 11};
-  up.set(http::field::host, fmt::format("{}:{}", e.host, e.port));
-  up.set(http::field::content_type, "application/json");
-  up.set(http::field::accept, stream ? "text/event-stream" : "application/json");
-  if (const auto rid = req["X-Request-Id"]; !rid.empty()) up.set("X-Request-Id", rid);
-  up.body() = json::serialize(body);
-  up.keep_alive(true);
-
-  // Connect and send; a pooled connection the engine has closed meanwhile is retried once on a
-  // fresh one (nothing reached the engine). While the exchange lasts, a client that disconnects
-  // closes the upstream connection at once, so the engine cancels the work.
+asio::awaitable<std::shared_ptr<net::HttpConnection>> Gateway::Impl::Forward(
+    int lane, net::HttpRequest& up, EngineUse& use, Clock::time_point deadline,
+    UpstreamWatch& watch, net::Responder& res) {
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
+  const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
   EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
   const auto header_timeout = std::chrono::duration_cast<std::chrono::milliseconds>(
       l.limits.max_wait + std::chrono::seconds(600));
   const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(kBodyGapTimeout);
-  // While the exchange lasts, a client that leaves aborts the upstream connection (the server's
-  // disconnect watch calls back). End() takes the callback back before the connection can go
-  // to the pool and serve another request.
-  struct Watch {
-    net::Responder* res = nullptr;
-    void Start(net::Responder& r, std::shared_ptr<net::HttpConnection> c) {
-      res = &r;
-      r.OnGone([c = std::move(c)] { c->Abort(); });
-    }
-    void End() {
-      if (res != nullptr) res->OnGone(nullptr);
-      res = nullptr;
-    }
-    ~Watch() { End(); }
-  } watch;
-  std::shared_ptr<net::HttpConnection> conn;
+  // A pooled connection the engine has closed meanwhile is retried once on a fresh one (nothing
+  // reached the engine). A supervised engine that refuses the connection or drops it before
+  // answering is crashing or restarting: nothing was answered yet, so the request waits for it
+  // again, within the same deadline, instead of failing.
   Status failure;
   for (;;) {
-    if (managed && use.impl == nullptr) {
-      if (!co_await EnterEngine(l, e, enter_deadline, res)) co_return;
-      use.impl = this;
-      use.engine = e.name;
+    if (rt.managed && !use.held()) {
+      if (!co_await EnterEngine(l, e, deadline, res)) co_return nullptr;
+      use.Hold(this, e.name);
     }
-
-    for (int attempt = 0; attempt < 2 && !conn; ++attempt) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
       bool reused = false;
       auto c = co_await Acquire(l.engine, &reused);
       if (!c.ok()) {
@@ -557,192 +441,234 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
       failure = co_await candidate->Write(up, gap);
       if (failure.ok()) {
         auto header = co_await candidate->ReadHeader(header_timeout);
-        if (header.ok()) {
-          conn = candidate;
-          break;
-        }
+        if (header.ok()) co_return candidate;
         failure = header.status();
       }
-      if (res.client_gone()) co_return;
+      if (res.client_gone()) co_return nullptr;
       if (!reused) break;
     }
-    if (conn || !managed || res.client_gone() || Clock::now() >= enter_deadline) break;
-    residency->Leave(e.name);
-    use.impl = nullptr;
+    if (!rt.managed || res.client_gone() || Clock::now() >= deadline) break;
+    use.Release();
     co_await res.Sleep(std::chrono::milliseconds(100));
-    if (res.client_gone()) co_return;
+    if (res.client_gone()) co_return nullptr;
   }
-  if (!conn) {
-    rt.health.OnRequest(false, Clock::now());
-    metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "engine_unreachable"}});
-    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", managed ? "503" : "502"}});
-    // A supervised engine that stays unreachable is being restarted: a 503 tells the client to
-    // come back, as for a loading engine.
-    net::HttpResponse r = ErrorResponse(
-        managed ? http::status::service_unavailable : http::status::bad_gateway,
-        fmt::format("engine {} of lane {} did not answer: {}", e.name, l.name, failure.message()),
-        "server_error", "engine_unreachable");
-    r.set(http::field::retry_after, "5");
-    co_await Reply(res, std::move(r));
-    co_return;
-  }
+  if (res.client_gone()) co_return nullptr;
+  rt.health.OnRequest(false, Clock::now());
+  // A supervised engine that stays unreachable is being restarted: a 503 tells the client to
+  // come back, as for a loading engine.
+  ProxyError err;
+  err.status = rt.managed ? http::status::service_unavailable : http::status::bad_gateway;
+  err.message =
+      fmt::format("engine {} of lane {} did not answer: {}", e.name, l.name, failure.message());
+  err.type = "server_error";
+  err.code = "engine_unreachable";
+  err.retry_after_s = 5;
+  err.error_metric = "engine_unreachable";
+  co_await Fail(res, lane, std::move(err));
+  co_return nullptr;
+}
 
+asio::awaitable<void> Gateway::Impl::RelayEngineError(int lane,
+                                                      std::shared_ptr<net::HttpConnection> conn,
+                                                      UpstreamWatch& watch, Clock::time_point start,
+                                                      net::Responder& res) {
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
+  const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+  EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
   const int status = conn->status();
-  auto finish_metrics = [&](int code) {
-    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", std::to_string(code)}});
-    metrics.Observe("cortex_request_duration_seconds", {{"lane", l.name}},
-                    Seconds(Clock::now() - start));
-  };
-
-  // An engine error: its body, normalised, with its status (a 503 keeps a Retry-After).
-  if (status != 200) {
-    auto err = co_await ReadAll(*conn);
-    if (res.client_gone()) co_return;
-    const std::string raw = err.ok() ? *err : std::string();
-    if (status >= 500) {
-      if (status == 503 && raw.find("Loading model") != std::string::npos) {
-        rt.health.OnProbe(EngineHealth::Probe::kLoading, Clock::now());
-      } else {
-        rt.health.OnRequest(false, Clock::now());
-      }
+  auto body = co_await conn->ReadToEnd(
+      std::chrono::duration_cast<std::chrono::milliseconds>(kBodyGapTimeout));
+  if (res.client_gone()) co_return;
+  const std::string raw = body.ok() ? *body : std::string();
+  // An engine's 4xx is about the request, not the engine's health.
+  if (status >= 500) {
+    if (status == 503 && raw.find("Loading model") != std::string::npos) {
+      rt.health.OnProbe(EngineHealth::Probe::kLoading, Clock::now());
+    } else {
+      rt.health.OnRequest(false, Clock::now());
     }
-    metrics.Add("cortex_request_errors_total",
-                {{"lane", l.name}, {"type", "engine_" + std::to_string(status)}});
-    finish_metrics(status);
-    net::HttpResponse r =
-        JsonResponse(static_cast<http::status>(status), NormalizeEngineError(status, raw, e.name));
-    if (status == 503 || status == 429) r.set(http::field::retry_after, "5");
-    watch.End();
-    if (err.ok()) Release(l.engine, conn);
-    co_await Reply(res, std::move(r));
+  }
+  metrics.Add("cortex_request_errors_total",
+              {{"lane", l.name}, {"type", "engine_" + std::to_string(status)}});
+  Finished(lane, status, start);
+  // Its body, normalised, with its status (a 503 or 429 keeps a Retry-After).
+  net::HttpResponse r =
+      JsonResponse(static_cast<http::status>(status), NormalizeEngineError(status, raw, e.name));
+  if (status == 503 || status == 429) r.set(http::field::retry_after, "5");
+  watch.End();
+  if (body.ok()) Release(l.engine, std::move(conn));
+  co_await Reply(res, std::move(r));
+}
+
+asio::awaitable<void> Gateway::Impl::RelayWhole(int lane, std::shared_ptr<net::HttpConnection> conn,
+                                                UpstreamWatch& watch, Clock::time_point start,
+                                                net::Responder& res) {
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
+  const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+  EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
+  auto whole = co_await conn->ReadToEnd(
+      std::chrono::duration_cast<std::chrono::milliseconds>(kBodyGapTimeout));
+  if (res.client_gone()) co_return;
+  if (!whole.ok()) {
+    rt.health.OnRequest(false, Clock::now());
+    metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "engine_dropped"}});
+    Finished(lane, 502, start);
+    net::HttpResponse failed = ErrorResponse(
+        http::status::bad_gateway,
+        fmt::format("engine {} failed while answering: {}", e.name, whole.status().message()),
+        "server_error", "engine_failed");
+    co_await Reply(res, std::move(failed));
     co_return;
   }
   rt.health.OnRequest(true, Clock::now());
-
-  if (!stream) {
-    auto whole = co_await ReadAll(*conn);
-    if (res.client_gone()) co_return;
-    if (!whole.ok()) {
-      rt.health.OnRequest(false, Clock::now());
-      metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "engine_dropped"}});
-      finish_metrics(502);
-      net::HttpResponse response_4 = ErrorResponse(
-          http::status::bad_gateway,
-          fmt::format("engine {} failed while answering: {}", e.name, whole.status().message()),
-          "server_error", "engine_failed");
-      co_await Reply(res, std::move(response_4));
-      co_return;
-    }
-    json::error_code jec;
-    const json::value v = json::parse(*whole, jec);
-    if (!jec && v.is_object()) {
-      if (const auto* usage = v.as_object().if_contains("usage"); usage && usage->is_object()) {
-        const auto& u = usage->as_object();
-        if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_number()) {
-          metrics.Add("cortex_tokens_total", {{"lane", l.name}, {"direction", "prompt"}},
-                      p->to_number<double>());
-        }
-        if (const auto* c = u.if_contains("completion_tokens"); c && c->is_number()) {
-          metrics.Add("cortex_tokens_total", {{"lane", l.name}, {"direction", "completion"}},
-                      c->to_number<double>());
-        }
-      }
-    }
-    finish_metrics(200);
-    watch.End();
-    Release(l.engine, conn);
-    net::HttpResponse response_5 = JsonResponse(http::status::ok, std::move(*whole));
-    co_await Reply(res, std::move(response_5));
-    co_return;
+  if (const std::optional<TokenUsage> usage = UsageOfBody(*whole)) {
+    meters[static_cast<size_t>(lane)].prompt_tokens.Add(static_cast<double>(usage->prompt_tokens));
+    meters[static_cast<size_t>(lane)].completion_tokens.Add(
+        static_cast<double>(usage->completion_tokens));
   }
+  Finished(lane, 200, start);
+  watch.End();
+  Release(l.engine, std::move(conn));
+  net::HttpResponse answer = JsonResponse(http::status::ok, std::move(*whole));
+  co_await res.Send(std::move(answer));
+}
 
-  // A stream: forward event by event.
-  http::response_header<> head;
-  head.set(http::field::content_type, "text/event-stream");
-  head.set(http::field::cache_control, "no-cache");
-  head.set("X-Accel-Buffering", "no");
-  head.set(http::field::server, "cortex");
+asio::awaitable<void> Gateway::Impl::RelayStream(int lane,
+                                                 std::shared_ptr<net::HttpConnection> conn,
+                                                 bool client_wants_usage, UpstreamWatch& watch,
+                                                 Clock::time_point start, net::Responder& res) {
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
+  const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+  EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
+  LaneMeters& m = meters[static_cast<size_t>(lane)];
+  rt.health.OnRequest(true, Clock::now());
   if (!res.started()) {  // else started while a burst came up
+    http::response_header<> head;
+    head.set(http::field::content_type, "text/event-stream");
+    head.set(http::field::cache_control, "no-cache");
+    head.set("X-Accel-Buffering", "no");
+    head.set(http::field::server, "cortex");
     const bool started = co_await res.StartChunked(std::move(head), http::status::ok);
     if (!started) co_return;
   }
-  SseSplitter splitter;
-  std::vector<std::string> events;
-  std::optional<Clock::time_point> first_token;
-  Clock::time_point last_token{};
-  uint64_t content_events = 0;
-  std::optional<TokenUsage> usage;
-  bool saw_done = false;
-  bool failed = false;
+  const auto gap = std::chrono::duration_cast<std::chrono::milliseconds>(kBodyGapTimeout);
+  StreamRelay relay(e.name, l.name, client_wants_usage);
+  bool read_failed = false;
   for (;;) {
     auto piece = co_await conn->ReadSome(gap);
     if (res.client_gone()) co_return;
     if (!piece.ok()) {
-      failed = true;
+      read_failed = true;
       break;
     }
     if (piece->empty()) break;  // the engine ended the body
-    events.clear();
-    splitter.Feed(*piece, &events);
-    std::string out;
-    for (std::string& ev : events) {
-      const SseEventInfo info = InspectEvent(ev);
-      if (info.usage) usage = info.usage;
-      if (info.usage_only && !client_wants_usage) continue;  // we asked for it, not the client
-      if (info.has_content) {
-        const auto now = Clock::now();
-        if (!first_token) {
-          first_token = now;
-          metrics.Observe("cortex_time_to_first_token_seconds", {{"lane", l.name}},
-                          Seconds(now - start));
-        } else {
-          metrics.Observe("cortex_inter_token_latency_seconds", {{"lane", l.name}},
-                          Seconds(now - last_token));
-        }
-        last_token = now;
-        ++content_events;
-      }
-      if (info.done) saw_done = true;
-      if (info.error) {
-        // The engine's own mid-stream error, in our shape.
-        const size_t json_at = ev.find('{');
-        const size_t json_end = ev.rfind('}');
-        if (json_at != std::string::npos && json_end != std::string::npos) {
-          const std::string inner = ev.substr(json_at, json_end - json_at + 1);
-          ev = SseData(NormalizeEngineError(500, inner, e.name));
-        }
-        rt.health.OnRequest(false, Clock::now());
-      }
-      out += ev;
+    const auto now = Clock::now();
+    const StreamRelay::Fed fed = relay.Feed(*piece, now);
+    uint64_t gaps = fed.tokens;
+    if (fed.first_token) {
+      m.ttft.Observe(Seconds(now - start));
+      --gaps;
     }
-    if (!out.empty() && !co_await res.WriteChunk(out)) co_return;  // client left
+    for (uint64_t i = 0; i < gaps; ++i)
+      m.itl.Observe(i == 0 ? Seconds(fed.gap) : 0.0);
+    if (fed.engine_error) rt.health.OnRequest(false, now);
+    if (!fed.out.empty() && !co_await res.WriteChunk(fed.out)) co_return;  // client left
   }
-  if (failed || !saw_done) {
-    // The engine went away mid-stream: one error event, then the end.
-    if (failed) rt.health.OnRequest(false, Clock::now());
-    if (failed) {
-      metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "engine_dropped"}});
-      co_await res.WriteChunk(SseData(ErrorBody(
-          fmt::format("engine {} of lane {} stopped in the middle of the stream", e.name, l.name),
-          "server_error", "engine_failed")));
-    }
+  std::string last_event;
+  const StreamRelay::End end = relay.Finish(read_failed, &last_event);
+  if (end != StreamRelay::End::kComplete) {
+    // The engine went away mid-stream, or ended it without [DONE]: one error event, then the
+    // end.
+    rt.health.OnRequest(false, Clock::now());
+    metrics.Add("cortex_request_errors_total",
+                {{"lane", l.name},
+                 {"type", end == StreamRelay::End::kEngineFailed ? "engine_dropped"
+                                                                 : "engine_stream_incomplete"}});
+    co_await res.WriteChunk(last_event);
   }
   co_await res.FinishChunked();
   watch.End();
-  if (!failed && saw_done) Release(l.engine, conn);
-  if (usage) {
-    metrics.Add("cortex_tokens_total", {{"lane", l.name}, {"direction", "prompt"}},
-                static_cast<double>(usage->prompt_tokens));
-    metrics.Add("cortex_tokens_total", {{"lane", l.name}, {"direction", "completion"}},
-                static_cast<double>(usage->completion_tokens));
-    if (first_token && usage->completion_tokens > 1 && last_token > *first_token) {
-      metrics.Set(
-          "cortex_lane_tokens_per_second", {{"lane", l.name}},
-          static_cast<double>(usage->completion_tokens - 1) / Seconds(last_token - *first_token));
+  if (!read_failed && relay.saw_done()) Release(l.engine, std::move(conn));
+  if (const auto& usage = relay.usage()) {
+    m.prompt_tokens.Add(static_cast<double>(usage->prompt_tokens));
+    m.completion_tokens.Add(static_cast<double>(usage->completion_tokens));
+    if (auto tps = TokensPerSecond(usage->completion_tokens, relay.first_token_at(),
+                                   relay.last_token_at())) {
+      metrics.Set("cortex_lane_tokens_per_second", {{"lane", l.name}}, *tps);
     }
   }
-  finish_metrics(failed ? 502 : 200);
-  (void)content_events;
+  Finished(lane, end == StreamRelay::End::kComplete ? 200 : 502, start);
+}
+
+asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder& res,
+                                           Endpoint endpoint) {
+  auto self = shared_from_this();
+  const auto start = Clock::now();
+
+  // 1-2. Parse and validate; resolve the lane.
+  auto parsed = ParseChatRequest(req.body(), req["X-Cortex-Lane"]);
+  if (auto* error = std::get_if<ProxyError>(&parsed)) {
+    co_await Fail(res, -1, std::move(*error));
+    co_return;
+  }
+  ChatRequest& request = std::get<ChatRequest>(parsed);
+  auto resolved = ResolveLane(table, request);
+  if (auto* error = std::get_if<ProxyError>(&resolved)) {
+    co_await Fail(res, -1, std::move(*error));
+    co_return;
+  }
+  int lane = std::get<int>(resolved);
+
+  // 3. Context (not for embeddings: their input is the engine's to check).
+  BurstHold burst;  // declared first: let go after the engine use below
+  if (endpoint != Endpoint::kEmbeddings) {
+    lane = co_await CheckContext(lane, request, burst, res);
+    if (lane < 0) co_return;
+  }
+
+  // Health: the lane, or its first usable fallback.
+  const int serving = co_await PickServingLane(lane, res);
+  if (serving < 0) co_return;
+  const LaneEntry& l = table.lanes()[static_cast<size_t>(serving)];
+  const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
+  const EngineRuntime& rt = engines[static_cast<size_t>(l.engine)];
+
+  // 4. Residency: a supervised engine is entered before admission, so requests queued for a
+  // slot count as its demand and the scheduler does not swap it out under them.
+  EngineUse use;
+  const auto enter_deadline =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                         std::chrono::duration<double>(config.supervisor.load_wait_s));
+  if (rt.managed) {
+    if (!co_await EnterEngine(l, e, enter_deadline, res)) co_return;
+    use.Hold(this, e.name);
+  }
+
+  // 5. Admission.
+  const uint64_t id = next_id++;
+  if (!co_await Admit(serving, id, ClientKey(req), start, res)) co_return;
+  AdmissionSlot slot{this, id};
+
+  // 6. The engine's request. A supervised engine answers to the name its launch gave it; one
+  // given by url to the configured name, else to what its /v1/models said.
+  std::string served = rt.managed ? residency->ServedName(e.name) : std::string();
+  if (served.empty()) served = !e.served_name.empty() ? e.served_name : rt.served_name;
+  net::HttpRequest up =
+      BuildUpstreamRequest(request, endpoint, rt.host_header, served, req["X-Request-Id"]);
+
+  // 7. Forward.
+  UpstreamWatch watch;
+  auto conn = co_await Forward(serving, up, use, enter_deadline, watch, res);
+  if (!conn) co_return;
+
+  // 8-9. The answer back; metrics and releases on the way out.
+  if (conn->status() != 200) {
+    co_await RelayEngineError(serving, std::move(conn), watch, start, res);
+  } else if (!request.stream) {
+    co_await RelayWhole(serving, std::move(conn), watch, start, res);
+  } else {
+    co_await RelayStream(serving, std::move(conn), request.client_wants_usage, watch, start, res);
+  }
 }
 
 }  // namespace cortex::gateway

@@ -5,21 +5,32 @@
 namespace cortex::gateway {
 namespace {
 
-// Position just past the first blank line in `s` from `from`, or npos.
-size_t EventEnd(std::string_view s, size_t from) {
-  for (size_t i = from; i + 1 < s.size(); ++i) {
-    if (s[i] != '\n') continue;
+bool HasText(const boost::json::value* v) {
+  return v != nullptr && v->is_string() && !v->as_string().empty();
+}
+
+uint64_t CountOf(const boost::json::value* v) {
+  if (v == nullptr || !v->is_number()) return 0;
+  boost::system::error_code ec;
+  const auto n = v->to_number<uint64_t>(ec);
+  return ec ? 0 : n;
+}
+
+}  // namespace
+
+size_t SseEventEnd(std::string_view s, size_t from) {
+  for (size_t i = s.find('\n', from); i != std::string_view::npos && i + 1 < s.size();
+       i = s.find('\n', i + 1)) {
     if (s[i + 1] == '\n') return i + 2;
     if (s[i + 1] == '\r' && i + 2 < s.size() && s[i + 2] == '\n') return i + 3;
   }
   return std::string_view::npos;
 }
 
-bool HasText(const boost::json::value* v) {
-  return v != nullptr && v->is_string() && !v->as_string().empty();
+TokenUsage UsageOf(const boost::json::object& usage) {
+  return {CountOf(usage.if_contains("prompt_tokens")),
+          CountOf(usage.if_contains("completion_tokens"))};
 }
-
-}  // namespace
 
 void SseSplitter::Feed(std::string_view data, std::vector<std::string>* events) {
   // A terminator may straddle the pieces ("\r\n\r" + "\n"), so look back a few bytes.
@@ -28,7 +39,7 @@ void SseSplitter::Feed(std::string_view data, std::vector<std::string>* events) 
   size_t start = 0;
   size_t from = scan_from;
   for (;;) {
-    const size_t end = EventEnd(pending_, std::max(from, start));
+    const size_t end = SseEventEnd(pending_, std::max(from, start));
     if (end == std::string::npos) break;
     events->push_back(pending_.substr(start, end - start));
     start = end;
@@ -39,7 +50,9 @@ void SseSplitter::Feed(std::string_view data, std::vector<std::string>* events) 
 
 SseEventInfo InspectEvent(std::string_view event) {
   SseEventInfo info;
-  std::string data;
+  // An event's data is nearly always one line: it is then read in place, not copied.
+  std::string joined;
+  std::string_view data;
   bool any_data = false;
   bool only_comments = true;
   size_t pos = 0;
@@ -55,8 +68,14 @@ SseEventInfo InspectEvent(std::string_view event) {
     if (line.substr(0, 5) == "data:") {
       std::string_view payload = line.substr(5);
       if (!payload.empty() && payload.front() == ' ') payload.remove_prefix(1);
-      if (any_data) data.push_back('\n');
-      data.append(payload);
+      if (any_data) {
+        if (joined.empty()) joined.assign(data);
+        joined.push_back('\n');
+        joined.append(payload);
+        data = joined;
+      } else {
+        data = payload;
+      }
       any_data = true;
     }
   }
@@ -66,21 +85,16 @@ SseEventInfo InspectEvent(std::string_view event) {
     info.done = true;
     return info;
   }
+  // One token's chunk parses on the stack; a larger event takes heap blocks as it needs.
+  unsigned char buffer[4096];
+  boost::json::monotonic_resource arena(buffer, sizeof buffer);
   boost::system::error_code ec;
-  const boost::json::value v = boost::json::parse(data, ec);
+  const boost::json::value v = boost::json::parse(data, ec, &arena);
   if (ec || !v.is_object()) return info;
   const auto& o = v.as_object();
   info.error = o.contains("error");
   if (const auto* usage = o.if_contains("usage"); usage != nullptr && usage->is_object()) {
-    TokenUsage u;
-    const auto& uo = usage->as_object();
-    if (const auto* p = uo.if_contains("prompt_tokens"); p && p->is_number()) {
-      u.prompt_tokens = p->to_number<uint64_t>();
-    }
-    if (const auto* c = uo.if_contains("completion_tokens"); c && c->is_number()) {
-      u.completion_tokens = c->to_number<uint64_t>();
-    }
-    info.usage = u;
+    info.usage = UsageOf(usage->as_object());
   }
   if (const auto* choices = o.if_contains("choices"); choices != nullptr && choices->is_array()) {
     const auto& arr = choices->as_array();
@@ -101,7 +115,9 @@ SseEventInfo InspectEvent(std::string_view event) {
   if (const auto* t = o.if_contains("timings"); t != nullptr && t->is_object()) {
     if (const auto* pps = t->as_object().if_contains("predicted_per_second");
         pps && pps->is_number()) {
-      info.predicted_per_second = pps->to_number<double>();
+      boost::system::error_code nec;
+      const double v_pps = pps->to_number<double>(nec);
+      if (!nec) info.predicted_per_second = v_pps;
     }
   }
   return info;

@@ -8,6 +8,7 @@
 // gateway asks engines for and drops when the client did not.
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -15,6 +16,10 @@
 #include <vector>
 
 namespace cortex::gateway {
+
+// Position just past the first blank line of `s` at or after `from` (the end of an event), or
+// npos.
+size_t SseEventEnd(std::string_view s, size_t from);
 
 class SseSplitter {
  public:
@@ -31,6 +36,9 @@ struct TokenUsage {
   uint64_t prompt_tokens = 0;
   uint64_t completion_tokens = 0;
 };
+// The counts of an OpenAI `usage` object; a count that is missing, negative or not a whole
+// number reads as 0 (an engine's odd answer is not worth a failed request).
+TokenUsage UsageOf(const boost::json::object& usage);
 
 struct SseEventInfo {
   bool done = false;         // data: [DONE]

@@ -25,7 +25,11 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-HttpConnection::HttpConnection(beast::tcp_stream stream) : stream_(std::move(stream)) {}
+HttpConnection::HttpConnection(beast::tcp_stream stream) : stream_(std::move(stream)) {
+  // Beast reads at least 512 bytes and only grows its buffer when a read needs more room, so
+  // without this a typical answer (a header and a small JSON body) costs two or three reads.
+  buffer_.reserve(kMinPiece);
+}
 HttpConnection::~HttpConnection() {
   Close();
 }
@@ -85,9 +89,11 @@ int HttpConnection::status() const {
   return parser_ ? static_cast<int>(parser_->get().result_int()) : 0;
 }
 
-asio::awaitable<StatusOr<std::string>> HttpConnection::ReadSome(std::chrono::milliseconds timeout) {
-  if (!parser_ || parser_->is_done()) co_return std::string();
-  std::string piece(piece_size_, '\0');
+asio::awaitable<StatusOr<std::string_view>> HttpConnection::ReadSome(
+    std::chrono::milliseconds timeout) {
+  if (!parser_ || parser_->is_done()) co_return std::string_view();
+  if (piece_.size() != piece_size_) piece_.resize(piece_size_);
+  std::string& piece = piece_;
   while (!parser_->is_done()) {
     parser_->get().body().data = piece.data();
     parser_->get().body().size = piece.size();
@@ -106,11 +112,28 @@ asio::awaitable<StatusOr<std::string>> HttpConnection::ReadSome(std::chrono::mil
       } else if (got < piece_size_ / 4) {
         piece_size_ = std::max(kMinPiece, piece_size_ / 2);
       }
-      piece.resize(got);
-      co_return piece;
+      co_return std::string_view(piece.data(), got);
     }
   }
-  co_return std::string();
+  co_return std::string_view();
+}
+
+asio::awaitable<StatusOr<std::string>> HttpConnection::ReadToEnd(std::chrono::milliseconds timeout,
+                                                                 size_t max_bytes) {
+  std::string body;
+  if (parser_ && parser_->content_length()) {
+    body.reserve(static_cast<size_t>(std::min<uint64_t>(*parser_->content_length(), max_bytes)));
+  }
+  for (;;) {
+    auto piece = co_await ReadSome(timeout);
+    if (!piece.ok()) co_return piece.status();
+    if (piece->empty()) co_return body;
+    if (body.size() + piece->size() > max_bytes) {
+      failed_ = true;
+      co_return Status::OutOfRange(fmt::format("response body larger than {} bytes", max_bytes));
+    }
+    body.append(piece->data(), piece->size());
+  }
 }
 
 bool HttpConnection::body_done() const {
@@ -171,7 +194,15 @@ StatusOr<BlockingHttpResult> BlockingHttp(const std::string& host, uint16_t port
       result.headers[Lower(std::string(field.name_string()))] = std::string(field.value());
     }
     result.chunked = result.header("transfer-encoding").find("chunked") != std::string::npos;
-    for (;;) {
+    if (!on_body) {
+      auto body = co_await (*conn)->ReadToEnd(request.timeout);
+      if (!body.ok()) {
+        outcome = body.status();
+        co_return;
+      }
+      result.body = std::move(*body);
+    }
+    while (on_body) {
       auto piece = co_await (*conn)->ReadSome(request.timeout);
       if (!piece.ok()) {
         outcome = piece.status();
@@ -179,7 +210,7 @@ StatusOr<BlockingHttpResult> BlockingHttp(const std::string& host, uint16_t port
       }
       if (piece->empty()) break;
       result.body += *piece;
-      if (on_body && !on_body(*piece)) break;
+      if (!on_body(*piece)) break;
     }
     outcome = std::move(result);
   };

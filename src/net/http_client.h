@@ -39,8 +39,13 @@ class HttpConnection {
   // Reads the response header. REQUIRES: Write succeeded.
   asio::awaitable<StatusOr<http::response_header<>>> ReadHeader(std::chrono::milliseconds timeout);
   int status() const;
-  // The next piece of the body; "" once the body is complete (see body_done()).
-  asio::awaitable<StatusOr<std::string>> ReadSome(std::chrono::milliseconds timeout);
+  // The next piece of the body; "" once the body is complete (see body_done()). The view is
+  // valid until the next call on this connection.
+  asio::awaitable<StatusOr<std::string_view>> ReadSome(std::chrono::milliseconds timeout);
+  // The rest of the body, whole. Fails with OutOfRange once it passes `max_bytes` (the
+  // connection is then not reusable), or as ReadSome fails. `timeout` applies to each piece.
+  asio::awaitable<StatusOr<std::string>> ReadToEnd(std::chrono::milliseconds timeout,
+                                                   size_t max_bytes = 64u << 20);
   bool body_done() const;
   // Whether the connection can carry another request (complete body, keep-alive).
   bool reusable() const;
@@ -53,8 +58,10 @@ class HttpConnection {
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::buffer_body>> parser_;
   // A read waits with a buffer of this size; it grows while reads fill it and shrinks when they
-  // do not, so thousands of idle token streams do not each sit on 64 KiB.
+  // do not, so thousands of idle token streams do not each sit on 64 KiB. `piece_` is reused
+  // from read to read (no allocation or zero-fill per piece).
   size_t piece_size_ = 4096;
+  std::string piece_;
   bool failed_ = false;
 };
 

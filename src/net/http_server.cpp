@@ -15,8 +15,16 @@ using asio::use_awaitable;
 using tcp = asio::ip::tcp;
 constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
 
+// A read while a handler runs takes this much room in the connection's buffer (the start of a
+// pipelined request, or nothing: the read then only tells that the client left).
+constexpr size_t kWatchBytes = 4096;
+
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
+  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
+    // Beast reads at least 512 bytes and grows its buffer only when a read needs more room;
+    // with this, a typical request arrives in one read.
+    buffer.reserve(kWatchBytes);
+  }
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
 };
@@ -59,7 +67,7 @@ struct Responder::State {
   bool started = false;
   bool finished = false;
   bool close_after = false;
-  bool watching = true;
+  bool watch_running = false;
 };
 
 Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -250,25 +258,18 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         handler(std::move(handler)),
         error_response(std::move(error_response)) {}
 
-  // Until the handler is done, watches for the client closing its side. Stops at the first byte
-  // of a pipelined request (that is the session's to read) or when the handler is done.
+  // Until the handler is done, watches for the client closing its side: one read into the
+  // connection's buffer, which ends with the client's end of stream (gone), with the first bytes
+  // of its next request (kept for the session to parse), or cancelled when the handler is done.
+  // A read rather than a readiness wait: after the request's own read drained the socket, asio
+  // queues it without a system call, where a wait re-arms epoll (epoll_ctl) every time.
   static asio::awaitable<void> Watch(std::shared_ptr<Responder::State> st) {
-    tcp::socket& socket = st->conn->stream.socket();
-    while (st->watching && !st->gone) {
-      auto [ec] = co_await socket.async_wait(tcp::socket::wait_read, kNoThrow);
-      if (!st->watching) co_return;
-      if (ec) {
-        if (ec != asio::error::operation_aborted) st->MarkGone();
-        co_return;
-      }
-      char byte;
-      const ssize_t n = ::recv(socket.native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-      if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-        st->MarkGone();
-        co_return;
-      }
-      if (n > 0) co_return;
-    }
+    Connection& conn = *st->conn;
+    auto [ec, n] =
+        co_await conn.stream.socket().async_read_some(conn.buffer.prepare(kWatchBytes), kNoThrow);
+    conn.buffer.commit(n);
+    if (ec && ec != asio::error::operation_aborted) st->MarkGone();
+    st->watch_running = false;
   }
 
   asio::awaitable<void> SendError(Connection& conn, http::status status, std::string_view message,
@@ -356,7 +357,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         state->body = std::move(streamed);
       }
       Responder responder(state);
-      asio::co_spawn(conn->stream.get_executor(), Watch(state), asio::detached);
+      // A streamed body is the handler's to read, so its socket is not watched meanwhile.
+      if (!state->body) {
+        state->watch_running = true;
+        asio::co_spawn(conn->stream.get_executor(), Watch(state), asio::detached);
+      }
       std::string failure;
       try {
         co_await handler(request, responder);
@@ -370,9 +375,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
         responder.CloseAfterResponse();
       }
-      state->watching = false;
-      beast::error_code ignored;
-      conn->stream.socket().cancel(ignored);
+      if (state->watch_running) {
+        beast::error_code ignored;
+        conn->stream.socket().cancel(ignored);
+        // The cancelled read completes in a handler already queued; the buffer is the session's
+        // again only after it ran.
+        while (state->watch_running)
+          co_await asio::post(conn->stream.get_executor(), use_awaitable);
+      }
       if (state->body && !state->body->is_done()) {
         // Answered without reading the whole body (a refusal): the connection cannot carry
         // another request, and closing with unread bytes could reset our answer away.
@@ -473,12 +483,12 @@ size_t HttpServer::open_connections() const {
   return n;
 }
 
-std::string OpenAiErrorBody(std::string_view message, std::string_view type,
-                            std::string_view code) {
+std::string OpenAiErrorBody(std::string_view message, std::string_view type, std::string_view code,
+                            std::string_view param) {
   boost::json::object error;
   error["message"] = message;
   error["type"] = type;
-  error["param"] = nullptr;
+  error["param"] = param.empty() ? boost::json::value(nullptr) : boost::json::value(param);
   error["code"] = code.empty() ? boost::json::value(nullptr) : boost::json::value(code);
   return boost::json::serialize(boost::json::object{{"error", std::move(error)}});
 }

@@ -135,9 +135,10 @@ class HttpServer {
   std::shared_ptr<Impl> impl_;
 };
 
-// An OpenAI-shaped JSON error body: {"error":{"message","type","param":null,"code"}}.
+// An OpenAI-shaped JSON error body: {"error":{"message","type","param","code"}}, `param` and
+// `code` null when empty. Every error cortex itself answers is built here.
 std::string OpenAiErrorBody(std::string_view message, std::string_view type,
-                            std::string_view code = {});
+                            std::string_view code = {}, std::string_view param = {});
 // The message of such a body (error.message), or the body's first 500 bytes when it is not one.
 std::string OpenAiErrorMessage(std::string_view body);
 

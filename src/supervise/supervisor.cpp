@@ -36,10 +36,7 @@ asio::awaitable<int> Request(asio::any_io_executor ex, const std::string& host, 
   if (!(co_await (*conn)->Write(req, timeout)).ok()) co_return 0;
   if (!(co_await (*conn)->ReadHeader(timeout)).ok()) co_return 0;
   const int status = (*conn)->status();
-  for (;;) {  // drain the body so the engine is not cut off mid-answer
-    auto piece = co_await (*conn)->ReadSome(timeout);
-    if (!piece.ok() || piece->empty()) break;
-  }
+  (void)co_await (*conn)->ReadToEnd(timeout);  // so the engine is not cut off mid-answer
   co_return status;
 }
 

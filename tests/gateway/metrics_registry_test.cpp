@@ -47,5 +47,29 @@ TEST(MetricsRegistryTest, TotalsWhereSumsEverySeriesOfALaneAndNoOtherLane) {
   EXPECT_DOUBLE_EQ(ttft.sum, 1.0);
 }
 
+TEST(MetricsRegistryTest, HandlesUpdateTheSameSeriesAsLabelledCalls) {
+  MetricsRegistry m;
+  m.DeclareCounter("cortex_requests_total", "Requests.");
+  m.DeclareHistogram("cortex_ttft_seconds", "TTFT.", {1, 0.1});  // sorted when declared
+  auto requests = m.Counter("cortex_requests_total", {{"lane", "a"}, {"code", "200"}});
+  auto ttft = m.Histogram("cortex_ttft_seconds", {{"lane", "a"}});
+  EXPECT_NE(m.Render().find("cortex_requests_total{code=\"200\",lane=\"a\"} 0\n"),
+            std::string::npos);
+  requests.Add();
+  m.Add("cortex_requests_total", {{"code", "200"}, {"lane", "a"}}, 2);
+  ttft.Observe(0.05);
+  ttft.Observe(0.5);
+  m.Observe("cortex_ttft_seconds", {{"lane", "a"}}, 5);
+  // Handles made before other series are added stay valid.
+  for (int i = 0; i < 100; ++i)
+    m.Add("cortex_requests_total", {{"lane", std::to_string(i)}});
+  requests.Add();
+  EXPECT_EQ(m.Value("cortex_requests_total", {{"lane", "a"}, {"code", "200"}}), 4);
+  const std::string text = m.Render();
+  EXPECT_NE(text.find("cortex_ttft_seconds_bucket{lane=\"a\",le=\"0.1\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_ttft_seconds_bucket{lane=\"a\",le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("cortex_ttft_seconds_count{lane=\"a\"} 3\n"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cortex::gateway
