@@ -13,6 +13,7 @@
 #include "model/synthetic_model.h"
 #include "sim_harness.h"
 #include "support/temp_dir.h"
+#include "support/wait_for.h"
 
 namespace cortex::testing {
 namespace {
@@ -58,9 +59,30 @@ class GatewayTest : public ::testing::Test {
                           dir_.File(fmt::format("gw{}.log", port)));
     if (g) {
       EXPECT_TRUE(WaitHealthy(*g)) << g->Log();
-      std::this_thread::sleep_for(500ms);  // first probes
+      EXPECT_TRUE(WaitFor([&] { return FirstProbesDone(g->port); }, 10s,
+                          "the gateway's first probe of every engine"))
+          << Http(g->port, "GET", "/health/lanes").body << "\n"
+          << g->Log();
     }
     return g;
+  }
+
+  // GET /health/lanes: each lane's state, engine_state, in_flight and queue_depth.
+  static boost::json::value Lanes(uint16_t port) {
+    return ParseJson(Http(port, "GET", "/health/lanes").body);
+  }
+
+  // Whether every engine has been probed once: an engine's state is "unknown" only until its
+  // first probe ends, and what that probe learns (context, slots, served name) is in place by
+  // then.
+  static bool FirstProbesDone(uint16_t port) {
+    const boost::json::value lanes = Lanes(port);
+    const boost::json::value* all = At(lanes, "lanes");
+    if (all == nullptr || !all->is_object() || all->as_object().empty()) return false;
+    for (const auto& [name, lane] : all->as_object()) {
+      if (Str(lane, "engine_state") == "unknown") return false;
+    }
+    return true;
   }
 
   static std::string Engine(const std::string& name, uint16_t port) {
@@ -149,8 +171,13 @@ TEST_F(GatewayTest, AFullQueueGets429WithRetryAfter) {
   ASSERT_TRUE(holder.Send(RequestText("POST", "/v1/chat/completions", Chat("chat", 200, true))));
   holder.Read(5s, "data:");
   ASSERT_TRUE(waiter.Send(RequestText("POST", "/v1/chat/completions", Chat("chat", 200, true))));
-  std::this_thread::sleep_for(300ms);
-  const auto lanes = ParseJson(Http(gw->port, "GET", "/health/lanes").body);
+  boost::json::value lanes;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        lanes = Lanes(gw->port);
+        return Int(lanes, "lanes/chat/queue_depth") >= 1;
+      },
+      5s, "the second request to be queued behind the first"));
   EXPECT_EQ(Int(lanes, "lanes/chat/in_flight"), 1);
   EXPECT_EQ(Int(lanes, "lanes/chat/queue_depth"), 1);
   const auto r = Http(gw->port, "POST", "/v1/chat/completions", Chat("chat", 4, false));
@@ -169,15 +196,24 @@ TEST_F(GatewayTest, AQueuedClientThatLeavesIsRemovedFromTheQueue) {
   {
     RawClient leaver(gw->port);
     ASSERT_TRUE(leaver.Send(RequestText("POST", "/v1/chat/completions", Chat("chat", 4, false))));
-    std::this_thread::sleep_for(300ms);
-    EXPECT_EQ(Int(ParseJson(Http(gw->port, "GET", "/health/lanes").body), "lanes/chat/queue_depth"),
-              1);
+    int64_t queued = -1;
+    EXPECT_TRUE(WaitFor(
+        [&] {
+          queued = Int(Lanes(gw->port), "lanes/chat/queue_depth");
+          return queued >= 1;
+        },
+        5s, "the second client to be queued"));
+    EXPECT_EQ(queued, 1);
   }  // the client disconnects while queued
+  // Within 3 s: the holder's stream (200 tokens at 50 ms) still runs for several seconds, so a
+  // leaver left in the queue could not have been admitted by then.
   int64_t depth = -1;
-  for (int i = 0; i < 50 && depth != 0; ++i) {
-    std::this_thread::sleep_for(20ms);
-    depth = Int(ParseJson(Http(gw->port, "GET", "/health/lanes").body), "lanes/chat/queue_depth");
-  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        depth = Int(Lanes(gw->port), "lanes/chat/queue_depth");
+        return depth == 0;
+      },
+      3s, "the client that left to be removed from the queue"));
   EXPECT_EQ(depth, 0);
 }
 
@@ -203,13 +239,10 @@ TEST_F(GatewayTest, AClientThatDisconnectsMidStreamStopsTheEnginesWork) {
     client.Read(5s, "\"content\":\"");
     EXPECT_TRUE(EngineBusy(sim->port));
   }  // gone, with 4,990 tokens to go
-  bool busy = true;
-  const auto start = std::chrono::steady_clock::now();
-  while (busy && std::chrono::steady_clock::now() - start < 2s) {
-    std::this_thread::sleep_for(50ms);
-    busy = EngineBusy(sim->port);
-  }
-  EXPECT_FALSE(busy) << "the engine kept generating for a client that left";
+  // The stream had 4,990 tokens at 20 ms to go (100 s): idle within 5 s means it was stopped.
+  EXPECT_TRUE(WaitFor([&] { return !EngineBusy(sim->port); }, 5s,
+                      "the engine to stop generating for the client that left"))
+      << "the engine kept generating for a client that left";
 }
 
 TEST_F(GatewayTest, AnEngineKilledMidStreamEndsTheStreamWithOneErrorEvent) {
@@ -243,6 +276,11 @@ TEST_F(GatewayTest, ASlowReaderDoesNotStallOtherStreams) {
   RawClient slow(gw->port);
   ASSERT_TRUE(slow.connected());
   ASSERT_TRUE(slow.Send(RequestText("POST", "/v1/chat/completions", Chat("chat", 200000, true))));
+  ASSERT_TRUE(WaitFor([&] { return Int(Lanes(gw->port), "lanes/chat/in_flight") == 1; }, 5s,
+                      "the slow client's stream to be admitted"));
+  // Not a race: no assertion needs this to have happened. It gives the unread stream time to
+  // fill the socket buffers so the request below meets a gateway whose writes to `slow` block;
+  // were it too short the test would only prove less, never fail falsely.
   std::this_thread::sleep_for(500ms);
   const auto start = std::chrono::steady_clock::now();
   const auto r = Http(gw->port, "POST", "/v1/chat/completions", Chat("chat", 50, true), {}, 10s);
@@ -299,6 +337,15 @@ TEST_F(GatewayTest, ALoadingEngineGets503WithRetryAfter) {
   auto sim = Sim({"--sim-load-seconds", "30"}, /*wait=*/false);
   auto gw = Gateway("engines:\n" + Engine("e", sim->port) +
                     "lanes:\n  chat: {engine: e, max_queue_wait: 0.3}\n");
+  // The first probe may have come before the engine listened (down); the next finds it loading.
+  std::string state;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        state = Str(ParseJson(Http(gw->port, "GET", "/lanes/chat/health").body), "state");
+        return state == "loading";
+      },
+      10s, "the gateway to see the engine loading"))
+      << "lane state " << state;
   const auto r = Http(gw->port, "POST", "/v1/chat/completions", Chat("chat", 4, false));
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(r.header("retry-after"), "5");

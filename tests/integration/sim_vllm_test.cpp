@@ -15,6 +15,7 @@
 #include "model/safetensors_writer.h"
 #include "plan/vllm_plan.h"
 #include "support/temp_dir.h"
+#include "support/wait_for.h"
 #include "util/bytes.h"
 
 namespace cortex::testing {
@@ -70,7 +71,10 @@ class SimVllmTest : public ::testing::Test {
 TEST_F(SimVllmTest, RefusesConnectionsWhileLoading) {
   auto e = Start({"--sim-load-seconds", "1.5"}, /*wait=*/false);
   ASSERT_NE(e, nullptr);
-  std::this_thread::sleep_for(300ms);
+  // Loading has begun once the engine logs its model length (it listens only after the load).
+  ASSERT_TRUE(WaitFor([&] { return e->Log().find("Using max model len") != std::string::npos; },
+                      10s, "the engine to start loading"))
+      << e->Log();
   RawClient early(e->port);
   EXPECT_FALSE(early.connected()) << "connected while loading";
   EXPECT_TRUE(WaitHealthy(*e));
@@ -367,10 +371,12 @@ TEST_F(SimVllmTest, KvPoolTooSmallFailsAtStartup) {
   auto e = Start({"--max-model-len", "32768", "--kv-cache-memory-bytes", "1M"}, /*wait=*/false);
   ASSERT_NE(e, nullptr);
   std::optional<int> code;
-  for (int i = 0; i < 200 && !code; ++i) {
-    std::this_thread::sleep_for(20ms);
-    code = e->process->Poll();
-  }
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        code = e->process->Poll();
+        return code.has_value();
+      },
+      10s, "the engine to exit at startup"));
   EXPECT_EQ(code, std::optional<int>(1));
   const std::string log = e->Log();
   EXPECT_NE(
@@ -386,15 +392,28 @@ TEST_F(SimVllmTest, RequestsBeyondMaxNumSeqsWait) {
   RawClient first(e->port);
   RawClient second(e->port);
   const std::string body = R"({"messages":[{"role":"user","content":"hi"}],"max_tokens":10})";
+  const std::string running = R"(vllm:num_requests_running{engine="0",model_name="qwen"} 1.0)";
+  const std::string waiting = R"(vllm:num_requests_waiting{engine="0",model_name="qwen"} 1.0)";
+  std::string m;  // the last /metrics read
+  auto shows = [&](const std::vector<std::string>& lines) {
+    m = Http(e->port, "GET", "/metrics").body;
+    for (const std::string& line : lines) {
+      if (m.find(line) == std::string::npos) return false;
+    }
+    return true;
+  };
   ASSERT_TRUE(first.Send(RequestText("POST", "/v1/chat/completions", body)));
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(WaitFor([&] { return shows({running}); }, 5s, "the first request to be running"))
+      << m;
   ASSERT_TRUE(second.Send(RequestText("POST", "/v1/chat/completions", body)));
-  std::this_thread::sleep_for(100ms);
-  const std::string m = Http(e->port, "GET", "/metrics").body;
-  EXPECT_NE(m.find(R"(vllm:num_requests_running{engine="0",model_name="qwen"} 1.0)"),
-            std::string::npos);
-  EXPECT_NE(m.find(R"(vllm:num_requests_waiting{engine="0",model_name="qwen"} 1.0)"),
-            std::string::npos);
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return shows({running, waiting});
+      },
+      5s, "the second request to be waiting behind the first"))
+      << m;
+  EXPECT_NE(m.find(running), std::string::npos);
+  EXPECT_NE(m.find(waiting), std::string::npos);
   EXPECT_NE(first.Read(5s, "kv_transfer_params").find("200 OK"), std::string::npos);
   EXPECT_NE(second.Read(5s, "kv_transfer_params").find("200 OK"), std::string::npos);
 }

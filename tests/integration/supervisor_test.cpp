@@ -20,6 +20,7 @@
 #include "integration/sim_harness.h"
 #include "model/synthetic_model.h"
 #include "support/temp_dir.h"
+#include "support/wait_for.h"
 
 namespace cortex::testing {
 namespace {
@@ -99,8 +100,7 @@ class Deployment {
         out);
     EXPECT_TRUE(p.ok());
     if (!p.ok()) return {};
-    while (!(*p)->Poll())
-      std::this_thread::sleep_for(10ms);
+    EXPECT_TRUE(WaitFor([&] { return (*p)->Poll().has_value(); }, 60s, "cortex plan to exit"));
     std::map<std::string, uint64_t> bytes;
     const json::value plan = ParseJson(ReadWholeFile(out));
     if (!plan.is_object()) return bytes;
@@ -120,7 +120,9 @@ class Deployment {
     cortex_ = std::move(*p);
     for (const std::string& e : ready) {
       // A cortex that exited (a config it refused) fails at once rather than after the wait.
-      ASSERT_TRUE(WaitFor([&] { return State(e) == "ready" || cortex_->Poll().has_value(); }, 60s));
+      ASSERT_TRUE(WaitFor([&] { return State(e) == "ready" || cortex_->Poll().has_value(); }, 60s,
+                          "engine " + e + " to be ready"))
+          << ReadWholeFile(log_);
       ASSERT_EQ(State(e), "ready") << e << " not ready; cortex up said:\n"
                                    << ReadWholeFile(log_) << "\nengine log:\n"
                                    << ReadWholeFile(dir_.File("logs/" + e + ".log"));
@@ -152,15 +154,6 @@ class Deployment {
   pid_t Pid(const std::string& engine) {
     const json::object e = Engine(engine);
     return e.contains("pid") && e.at("pid").is_number() ? e.at("pid").to_number<pid_t>() : 0;
-  }
-
-  static bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds deadline) {
-    const auto until = std::chrono::steady_clock::now() + deadline;
-    while (std::chrono::steady_clock::now() < until) {
-      if (done()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return done();
   }
 
   StatusOr<net::BlockingHttpResult> Chat(const std::string& lane,
@@ -240,7 +233,8 @@ TEST_P(SupervisorTest, RestartsAKilledEngineAndAnswersRequestsInTheGapWithoutARe
     }
   }
   EXPECT_GT(ok, 0);
-  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("alpha") == "ready"; }, 30s));
+  ASSERT_TRUE(
+      WaitFor([&] { return d.State("alpha") == "ready"; }, 30s, "alpha to be restarted and ready"));
   const json::object alpha = d.Engine("alpha");
   EXPECT_NE(alpha.at("pid").to_number<pid_t>(), old_pid);
   EXPECT_EQ(alpha.at("restarts").to_number<int>(), 1);
@@ -304,8 +298,8 @@ TEST_P(SupervisorTest, BurstRoundTripPausesTheOtherEngineAndGrowsTheContextWithi
 
   auto off = d.Admin("POST", "/admin/burst?wait=1", R"({"on": false})");
   ASSERT_EQ(off.status, 200) << off.body;
-  ASSERT_TRUE(Deployment::WaitFor(
-      [&] { return d.State("deep") == "ready" && d.State("fast") == "ready"; }, 30s));
+  ASSERT_TRUE(WaitFor([&] { return d.State("deep") == "ready" && d.State("fast") == "ready"; }, 30s,
+                      "deep and fast to be ready after the burst"));
   EXPECT_EQ(n_ctx(), 2048);
   EXPECT_EQ(d.Chat("strict")->status, 200);
   EXPECT_EQ(d.Chat("reader")->status, 200);
@@ -365,14 +359,14 @@ TEST_P(SupervisorTest, APromptOnlyTheBurstContextHoldsBringsTheBurstOnAndIsServe
     return net::BlockingHttp("127.0.0.1", d.gateway_port(), req);
   };
   auto burst_off = [&] {
-    return Deployment::WaitFor(
+    return WaitFor(
         [&] {
           const json::value s = d.Status();
           return s.is_object() && !s.at("burst").at("active").as_bool() &&
                  s.at("burst").at("settled").as_bool() && d.State("deep") == "ready" &&
                  d.State("fast") == "ready";
         },
-        60s);
+        60s, "the burst to end and settle with deep and fast ready");
   };
 
   // Streamed: the response starts at once with a keep-alive comment saying why it waits, then
@@ -460,8 +454,9 @@ TEST_P(SupervisorTest, LeavesNoEngineBehindWhenCortexIsInterruptedTerminatedOrKi
     ASSERT_GT(alpha, 0);
     ASSERT_GT(beta, 0);
     ASSERT_EQ(kill(d.cortex().pid(), signal), 0);
-    ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
-    EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(alpha) && ProcessGone(beta); }, 5s))
+    ASSERT_TRUE(WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s, "cortex to exit"));
+    EXPECT_TRUE(WaitFor([&] { return ProcessGone(alpha) && ProcessGone(beta); }, 5s,
+                        "both engines to be gone"))
         << "an engine outlived cortex after signal " << signal;
   }
 }
@@ -578,13 +573,13 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
   ASSERT_GT(pid, 0);
   // Memory is read from the container (found through compose and docker inspect), not from
   // the compose client cortex started.
-  ASSERT_TRUE(Deployment::WaitFor(
+  ASSERT_TRUE(WaitFor(
       [&] {
         const json::object e = d.Engine("boxed");
         return e.contains("container") && e.at("container").is_object() &&
                e.at("actual_bytes").is_number();
       },
-      15s))
+      15s, "the container to be found and its memory read"))
       << json::serialize(d.Engine("boxed")) << d.Admin("GET", "/admin/engines/boxed/logs").body
       << ReadWholeFile(d.dir().File("docker-argv.log"));
   const json::object container = d.Engine("boxed").at("container").as_object();
@@ -596,9 +591,10 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
             std::string::npos);
   EXPECT_GT(d.Engine("boxed").at("actual_bytes").to_number<uint64_t>(), 1u << 20);
   ASSERT_EQ(kill(d.cortex().pid(), SIGTERM), 0);
-  ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
-  EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(pid); }, 5s));
-  EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(inside); }, 5s));
+  ASSERT_TRUE(WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s, "cortex to exit"));
+  EXPECT_TRUE(WaitFor([&] { return ProcessGone(pid); }, 5s, "the compose client to be gone"));
+  EXPECT_TRUE(
+      WaitFor([&] { return ProcessGone(inside); }, 5s, "the container's engine to be gone"));
 }
 
 }  // namespace
@@ -622,8 +618,8 @@ TEST(SupervisorLivenessTest, RestartsAnEngineThatHangs) {
   const pid_t first = d.Pid("stuck");
   ASSERT_EQ(d.Chat("s")->status, 200);
   // Hung now: the supervisor notices within a few probes and starts a new process.
-  ASSERT_TRUE(Deployment::WaitFor(
-      [&] { return d.Pid("stuck") != first && d.State("stuck") == "ready"; }, 30s))
+  ASSERT_TRUE(WaitFor([&] { return d.Pid("stuck") != first && d.State("stuck") == "ready"; }, 30s,
+                      "a new stuck process to be ready"))
       << ReadWholeFile(d.dir().File("logs/stuck.log"));
   EXPECT_EQ(d.Engine("stuck").at("restarts").to_number<int>(), 1);
   EXPECT_NE(ReadWholeFile(d.dir().File("logs/stuck.log")).find("health probes in a row"),
@@ -665,7 +661,8 @@ namespace {
 // an HTTP answer (a 503 saying cortex is shutting down), not a reset.
 TEST(SupervisorShutdownTest, AnswersARequestInFlightWhenCortexIsTerminated) {
   Deployment d(Engines::kSim);
-  std::string engine = d.LlamaEngine("slow", PickFreePort(), 2048);
+  const uint16_t port = PickFreePort();
+  std::string engine = d.LlamaEngine("slow", port, 2048);
   const size_t at = engine.find("sim-itl-ms: 5");
   ASSERT_NE(at, std::string::npos);
   engine.replace(at, 13, "sim-itl-ms: 300");
@@ -681,13 +678,25 @@ TEST(SupervisorShutdownTest, AnswersARequestInFlightWhenCortexIsTerminated) {
     req.timeout = 30s;
     result = net::BlockingHttp("127.0.0.1", d.gateway_port(), req);
   });
-  std::this_thread::sleep_for(600ms);
+  // In flight: the engine is generating it (30 tokens at 300 ms: about 9 s to go).
+  auto generating = [&] {
+    const json::value slots = ParseJson(Http(port, "GET", "/slots").body);
+    if (!slots.is_array()) return false;
+    for (const json::value& slot : slots.as_array()) {
+      const json::value* busy =
+          slot.is_object() ? slot.as_object().if_contains("is_processing") : nullptr;
+      if (busy != nullptr && busy->is_bool() && busy->as_bool()) return true;
+    }
+    return false;
+  };
+  // EXPECT, not ASSERT: the client thread must be joined whatever happens.
+  EXPECT_TRUE(WaitFor(generating, 10s, "the engine to be generating the request"));
   ASSERT_EQ(kill(d.cortex().pid(), SIGTERM), 0);
   client.join();
   ASSERT_TRUE(result.ok()) << "the client got no HTTP answer: " << result.status().ToString();
   EXPECT_EQ(result->status, 503) << result->body;
   EXPECT_FALSE(result->header("retry-after").empty());
-  ASSERT_TRUE(Deployment::WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s));
+  ASSERT_TRUE(WaitFor([&] { return d.cortex().Poll().has_value(); }, 15s, "cortex to exit"));
   EXPECT_EQ(*d.cortex().Poll(), 0);
 }
 
@@ -716,7 +725,7 @@ TEST(SupervisorMemoryTest, ComparesWhatAnEngineReallyHoldsWithItsPlan) {
             "memory_drift: " + std::to_string(margin));
     d.Up({"holder"});
     json::object e;
-    ASSERT_TRUE(Deployment::WaitFor(
+    ASSERT_TRUE(WaitFor(
         [&] {
           e = d.Engine("holder");
           return e.contains("expected_bytes") && e.at("expected_bytes").is_number() &&
@@ -724,9 +733,26 @@ TEST(SupervisorMemoryTest, ComparesWhatAnEngineReallyHoldsWithItsPlan) {
                  e.at("actual_bytes").to_number<double>() >
                      0.9 * e.at("expected_bytes").to_number<double>();
         },
-        20s))
+        20s, "the hold to show in the engine's measured memory"))
         << json::serialize(e);
-    std::this_thread::sleep_for(2500ms);  // one more sample after the hold is complete
+    // One more sample, taken after the engine was ready (Up waited for that, and the simulator
+    // is ready only once its hold is complete): only then is its memory compared with the
+    // plan. Samples come every 2 s and say nothing of themselves, but each rereads
+    // /proc/meminfo, whose available memory moves between any two reads on a running machine,
+    // and the engine's size: a newer sample shows as a change of either.
+    auto last_sample = [&] {
+      const json::value s = d.Status();
+      if (!s.is_object()) return std::string();
+      std::string sample = json::serialize(s.at("machine").at("meminfo"));
+      for (const json::value& x : s.at("engines").as_array()) {
+        if (x.at("name") == "holder") sample += json::serialize(x.at("actual_bytes"));
+      }
+      return sample;
+    };
+    const std::string sampled = last_sample();
+    ASSERT_TRUE(WaitFor([&] { return last_sample() != sampled; }, 15s,
+                        "a memory sample of the ready engine"))
+        << sampled;
     e = d.Engine("holder");
     const double expected = e.at("expected_bytes").to_number<double>();
     const double actual = e.at("actual_bytes").to_number<double>();
@@ -766,8 +792,8 @@ TEST(SupervisorAdminTest, StopKeepsAnEngineDownUntilRestartedByTheOperator) {
   d.Up({"alpha"});
   const pid_t first = d.Pid("alpha");
   ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/stop").status, 200);
-  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("alpha") == "stopped"; }, 10s));
-  EXPECT_TRUE(Deployment::WaitFor([&] { return ProcessGone(first); }, 5s));
+  ASSERT_TRUE(WaitFor([&] { return d.State("alpha") == "stopped"; }, 10s, "alpha to be stopped"));
+  EXPECT_TRUE(WaitFor([&] { return ProcessGone(first); }, 5s, "alpha's process to be gone"));
   auto r = d.Chat("a");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503) << r->body;
@@ -775,7 +801,7 @@ TEST(SupervisorAdminTest, StopKeepsAnEngineDownUntilRestartedByTheOperator) {
   EXPECT_FALSE(r->header("retry-after").empty());
 
   ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/restart").status, 200);
-  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("alpha") == "ready"; }, 20s));
+  ASSERT_TRUE(WaitFor([&] { return d.State("alpha") == "ready"; }, 20s, "alpha to be ready again"));
   EXPECT_EQ(d.Chat("a")->status, 200);
   EXPECT_EQ(d.Admin("POST", "/admin/engines/nosuch/start").status, 404);
 }
@@ -790,7 +816,7 @@ TEST(SupervisorAdminTest, AnEngineInACrashLoopFailsWithItsOwnLastLines) {
   engine.insert(at, "sim-no-such-option: 1, ");  // the simulator refuses it and exits 2
   d.Write(engine, "  b: { engine: broken }\n", "64GiB", "max_restarts: 1");
   d.Up({});
-  ASSERT_TRUE(Deployment::WaitFor([&] { return d.State("broken") == "failed"; }, 20s));
+  ASSERT_TRUE(WaitFor([&] { return d.State("broken") == "failed"; }, 20s, "broken to fail"));
   auto r = d.Chat("b");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->status, 503) << r->body;
@@ -852,7 +878,8 @@ class AdminEventsReader {
   std::optional<Event> WaitFor(size_t from, const std::function<bool(const Event&)>& pred,
                                std::chrono::milliseconds deadline) {
     std::optional<Event> found;
-    Deployment::WaitFor(
+    // The member WaitFor hides the shared one here; the caller asserts on what is returned.
+    (void)cortex::testing::WaitFor(
         [&] {
           const std::vector<Event> all = events();
           for (size_t i = from; i < all.size(); ++i) {
@@ -863,7 +890,7 @@ class AdminEventsReader {
           }
           return false;
         },
-        deadline);
+        deadline, "an event");
     return found;
   }
 
@@ -949,7 +976,7 @@ TEST(SupervisorEventsTest, TopPrintsASnapshotThenEachChangeWhenPiped) {
   const std::string once_log = d.dir().File("top-once.log");
   auto once = Subprocess::Start({CORTEX_BINARY, "top", "-c", config, "-n", "1"}, once_log);
   ASSERT_TRUE(once.ok());
-  ASSERT_TRUE(Deployment::WaitFor([&] { return (*once)->Poll().has_value(); }, 15s));
+  ASSERT_TRUE(WaitFor([&] { return (*once)->Poll().has_value(); }, 15s, "cortex top -n 1 to exit"));
   EXPECT_EQ((*once)->Poll(), 0) << ReadWholeFile(once_log);
   const std::string one = ReadWholeFile(once_log);
   EXPECT_NE(one.find(" snapshot 127.0.0.1:"), std::string::npos) << one;
@@ -960,8 +987,10 @@ TEST(SupervisorEventsTest, TopPrintsASnapshotThenEachChangeWhenPiped) {
   const std::string follow_log = d.dir().File("top.log");
   auto follow = Subprocess::Start({CORTEX_BINARY, "top", "-c", config}, follow_log);
   ASSERT_TRUE(follow.ok());
-  ASSERT_TRUE(Deployment::WaitFor(
-      [&] { return ReadWholeFile(follow_log).find(" snapshot ") != std::string::npos; }, 15s));
+  ASSERT_TRUE(
+      WaitFor([&] { return ReadWholeFile(follow_log).find(" snapshot ") != std::string::npos; },
+              15s, "cortex top to print its first snapshot"))
+      << ReadWholeFile(follow_log);
   ASSERT_EQ(d.Admin("POST", "/admin/engines/alpha/stop").status, 200);
   // A change block whose engine line shows alpha stopped.
   auto shows_stopped = [&] {
@@ -975,7 +1004,8 @@ TEST(SupervisorEventsTest, TopPrintsASnapshotThenEachChangeWhenPiped) {
     }
     return false;
   };
-  EXPECT_TRUE(Deployment::WaitFor(shows_stopped, 15s)) << ReadWholeFile(follow_log);
+  EXPECT_TRUE(WaitFor(shows_stopped, 15s, "cortex top to show alpha stopped"))
+      << ReadWholeFile(follow_log);
   EXPECT_FALSE((*follow)->Poll().has_value()) << "top should keep following";
   (*follow)->Stop();
 
@@ -983,7 +1013,8 @@ TEST(SupervisorEventsTest, TopPrintsASnapshotThenEachChangeWhenPiped) {
   auto none = Subprocess::Start(
       {CORTEX_BINARY, "top", "--url", "127.0.0.1:" + std::to_string(PickFreePort())}, none_log);
   ASSERT_TRUE(none.ok());
-  ASSERT_TRUE(Deployment::WaitFor([&] { return (*none)->Poll().has_value(); }, 15s));
+  ASSERT_TRUE(WaitFor([&] { return (*none)->Poll().has_value(); }, 15s,
+                      "cortex top with no cortex up to exit"));
   EXPECT_EQ((*none)->Poll(), 1);
   EXPECT_NE(ReadWholeFile(none_log).find("is `cortex up` running?"), std::string::npos)
       << ReadWholeFile(none_log);
@@ -1024,25 +1055,29 @@ TEST(SupervisorEventsTest, TopOnATerminalRedrawsOneScreenAndQuitsOnQ) {
       ++n;
     return n;
   };
-  for (int i = 0; i < 100 && count("q quits") < 2; ++i)
-    read_for(100ms);
-  EXPECT_GE(count("q quits"), 2u) << "no redraw within 10 s:\n" << screen;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        read_for(50ms);
+        return count("q quits") >= 2;
+      },
+      10s, "a first screen and one redraw"))
+      << screen;
   EXPECT_NE(screen.find("\x1b[?1049h"), std::string::npos) << "not on the alternate screen";
   EXPECT_NE(screen.find("memory ["), std::string::npos) << screen;
   EXPECT_NE(screen.find("alpha"), std::string::npos) << screen;
   ASSERT_EQ(::write(master, "q", 1), 1);
   int status = -1;
-  bool exited = false;
-  for (int i = 0; i < 100 && !exited; ++i) {
-    read_for(50ms);  // returns at once once the terminal is closed: the exit is moments away
-    exited = ::waitpid(pid, &status, WNOHANG) == pid;
-    if (!exited) std::this_thread::sleep_for(50ms);
-  }
+  const ::testing::AssertionResult exited = WaitFor(
+      [&] {
+        read_for(50ms);  // returns at once once the terminal is closed: the exit is moments away
+        return ::waitpid(pid, &status, WNOHANG) == pid;
+      },
+      10s, "cortex top to exit after q");
   if (!exited) {
     ::kill(pid, SIGKILL);
     ::waitpid(pid, &status, 0);
   }
-  ASSERT_TRUE(exited) << "q did not quit within 5 s";
+  ASSERT_TRUE(exited) << "q did not quit";
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   read_for(100ms);
   EXPECT_NE(screen.rfind("\x1b[?1049l"), std::string::npos) << "the terminal was not given back";
