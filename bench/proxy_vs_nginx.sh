@@ -184,3 +184,31 @@ if [ "${PROFILE:-0}" = 1 ] && command -v perf >/dev/null; then
   section "cortex up under small c=16: self time by symbol (perf, top 30)" symbol 30
   section "by shared object" dso 10
 fi
+
+# STRACE=1: the system calls each proxy makes per small request (c=16), counted by strace -c
+# over a few seconds of wrk; strace slows the proxy, so only the counts mean anything here.
+if [ "${STRACE:-0}" = 1 ] && command -v strace >/dev/null; then
+  syscalls() {  # NAME PORT PIDS...
+    local name=$1 port=$2
+    shift 2
+    local args=()
+    for p in "$@"; do args+=(-p "$p"); done
+    strace -f -c -o "${dir}/strace.${name}" "${args[@]}" 2>/dev/null &
+    local strace_pid=$!
+    sleep 0.5
+    local reqs
+    reqs="$(wrk -t 2 -c 16 -d 3s -s "${dir}/small.lua" "http://127.0.0.1:${port}/v1/chat/completions" |
+      awk '/requests in/ { print $1 }')"
+    kill -INT "${strace_pid}"
+    wait "${strace_pid}" 2>/dev/null || true
+    printf '\n### %s: system calls per request (%s requests)\n\n```\n' "${name}" "${reqs}"
+    # strace -c rows: % time, seconds, usecs/call, calls, [errors,] syscall; then a total row.
+    awk -v n="${reqs}" '$1 ~ /^[0-9.]+$/ && NF >= 5 && $NF != "total" {
+        printf "%-16s %6.2f\n", $NF, $4 / n; total += $4 }
+      END { printf "%-16s %6.2f\n", "total", total / n }' "${dir}/strace.${name}" |
+      sort -k2 -rn | awk '$2 >= 0.01' | head -14
+    printf '```\n'
+  }
+  [ "${have_nginx}" = 1 ] && syscalls nginx "${nginx_port}" "${nginx_pids[@]}"
+  syscalls cortex "${gw_port}" "${gw_pid}"
+fi

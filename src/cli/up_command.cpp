@@ -77,7 +77,10 @@ int RunUp(const UpOptions& options) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 2;
   }
-  boost::asio::io_context io;
+  // One thread runs this loop and every socket on it (the ingest runner has its own loop and
+  // reaches the gateway over HTTP), so the reactor's per-descriptor locks are dropped; the
+  // scheduler keeps its locks for the resolver's background thread.
+  boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   std::unique_ptr<supervise::Supervisor> supervisor;
   const bool launches = std::any_of(config->engines.begin(), config->engines.end(),
                                     [](const EngineConfig& e) { return e.url.empty(); });

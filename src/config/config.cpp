@@ -1,5 +1,7 @@
 #include "config/config.h"
 
+#include <filesystem>
+
 namespace cortex {
 
 const EngineConfig* Config::FindEngine(const std::string& name) const {
@@ -48,6 +50,25 @@ std::string_view DefaultEngineImage(EngineKind kind) {
       return "";
   }
   return "";
+}
+
+bool SpeaksVllmWire(const EngineConfig& engine) {
+  if (engine.kind == EngineKind::kVllm) return true;
+  const FlagValue* flavor = FindFlag(engine.flags, "flavor");
+  return engine.kind == EngineKind::kSim && flavor != nullptr && flavor->text == "vllm";
+}
+
+std::string ServedModelName(const EngineConfig& engine) {
+  const bool vllm = SpeaksVllmWire(engine);
+  if (const FlagValue* v = FindFlag(engine.flags, vllm ? "served-model-name" : "alias")) {
+    return vllm ? v->text : v->text.substr(0, v->text.find(','));
+  }
+  if (engine.url.empty()) return engine.name;
+  if (vllm) return !engine.model.path.empty() ? engine.model.path : engine.model.hf;
+  if (!engine.model.path.empty()) {
+    return std::filesystem::path(engine.model.path).filename().string();
+  }
+  return engine.name;
 }
 
 const FlagValue* FindFlag(const FlagMap& flags, std::string_view name) {

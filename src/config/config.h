@@ -238,4 +238,18 @@ std::string_view DefaultEngineImage(EngineKind kind);
 // Looks a flag up by long name. Returns nullptr when absent.
 const FlagValue* FindFlag(const FlagMap& flags, std::string_view name);
 
+// Whether the engine speaks vLLM's dialect on the wire (vllm, or sim with `flavor: vllm`).
+bool SpeaksVllmWire(const EngineConfig& engine);
+
+// The name the engine answers to in a request's `model` (and lists in /v1/models): the one
+// source for the launch (engine/engine_launch) and the gateway's lane table.
+//   - the `served-model-name` flag (vLLM dialect) or the first name of the `alias` flag
+//     (llama-server takes a comma-separated list), when set;
+//   - else, for an engine cortex launches, the engine's name (the launch passes it as
+//     --served-model-name / --alias);
+//   - else, for an engine given by url, what the engine itself defaults to: vLLM its model
+//     argument (model.path, else model.hf), llama-server its model file's name (else the
+//     engine's name). The gateway also learns it from the engine's /v1/models.
+std::string ServedModelName(const EngineConfig& engine);
+
 }  // namespace cortex

@@ -120,12 +120,7 @@ StatusOr<EngineLaunch> BuildEngineLaunch(const EngineConfig& engine, const Engin
   out.flavor = *flavor;
   out.env = engine.env;
   const FlagValue* name_flag = FindFlag(engine.flags, vllm ? "served-model-name" : "alias");
-  if (name_flag != nullptr) {
-    // llama-server takes a comma-separated list of aliases; the first is the one we use.
-    out.served_name = vllm ? name_flag->text : name_flag->text.substr(0, name_flag->text.find(','));
-  } else {
-    out.served_name = engine.name;
-  }
+  out.served_name = ServedModelName(engine);
 
   std::vector<std::string>& argv = out.argv;
   if (engine.kind == EngineKind::kSim) {

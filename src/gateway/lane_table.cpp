@@ -7,22 +7,6 @@
 namespace cortex::gateway {
 namespace {
 
-std::string ServedName(const EngineConfig& e) {
-  const bool vllm_wire = e.kind == EngineKind::kVllm ||
-                         (e.kind == EngineKind::kSim && FindFlag(e.flags, "flavor") != nullptr &&
-                          FindFlag(e.flags, "flavor")->text == "vllm");
-  if (vllm_wire) {
-    if (const FlagValue* v = FindFlag(e.flags, "served-model-name")) return v->text;
-    if (!e.model.path.empty()) return e.model.path;
-    return e.model.hf;
-  }
-  if (const FlagValue* v = FindFlag(e.flags, "alias")) {
-    return v->text.substr(0, v->text.find(','));
-  }
-  if (!e.model.path.empty()) return std::filesystem::path(e.model.path).filename().string();
-  return e.name;
-}
-
 int Slots(const EngineConfig& e, bool vllm_wire) {
   if (vllm_wire) {
     const FlagValue* v = FindFlag(e.flags, "max-num-seqs");
@@ -41,12 +25,10 @@ LaneTable LaneTable::FromConfig(const Config& config) {
     EngineEntry entry;
     entry.name = e.name;
     entry.kind = e.kind;
-    const FlagValue* flavor = FindFlag(e.flags, "flavor");
-    entry.vllm_wire = e.kind == EngineKind::kVllm ||
-                      (e.kind == EngineKind::kSim && flavor != nullptr && flavor->text == "vllm");
+    entry.vllm_wire = SpeaksVllmWire(e);
     entry.host = e.host;
     entry.port = e.port;
-    entry.served_name = ServedName(e);
+    entry.served_name = ServedModelName(e);
     entry.slots = Slots(e, entry.vllm_wire);
     t.engines_.push_back(std::move(entry));
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <array>
 #include <cctype>
 
 namespace cortex::net {
@@ -61,8 +62,17 @@ asio::awaitable<Status> HttpConnection::Write(HttpRequest& request,
                                               std::chrono::milliseconds timeout) {
   parser_.reset();
   request.prepare_payload();
+  const std::string_view method = request.method_string();
+  const std::string_view target = request.target();
+  std::string line;
+  line.reserve(method.size() + target.size() + 10);
+  line.append(method).append(" ").append(target).append(request.version() == 10 ? " HTTP/1.0"
+                                                                                : " HTTP/1.1");
+  SerializeHead(line, request.base(), &head_);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
+                                                  asio::buffer(request.body())};
   stream_.expires_after(timeout);
-  auto [ec, n] = co_await http::async_write(stream_, request, kNoThrow);
+  auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
   stream_.expires_never();
   if (ec) {
     failed_ = true;

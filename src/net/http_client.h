@@ -62,6 +62,7 @@ class HttpConnection {
   // from read to read (no allocation or zero-fill per piece).
   size_t piece_size_ = 4096;
   std::string piece_;
+  std::string head_;  // the request head being written
   bool failed_ = false;
 };
 

@@ -1,11 +1,10 @@
 #include "net/http_server.h"
 
-#include <sys/socket.h>
-
 #include <fmt/format.h>
+#include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
-#include <cerrno>
+#include <cstdio>
 #include <list>
 
 namespace cortex::net {
@@ -154,8 +153,19 @@ asio::awaitable<bool> Responder::Send(HttpResponse response) {
   response.version(s.version);
   response.keep_alive(keep_alive());
   response.prepare_payload();
+  const unsigned code = response.result_int();
+  const std::string_view reason = response.reason();
+  char first[64];
+  const int first_size =
+      std::snprintf(first, sizeof first, "HTTP/%u.%u %u ", s.version / 10, s.version % 10, code);
+  std::string line(first, static_cast<size_t>(first_size));
+  line.append(reason.data(), reason.size());
+  std::string head;
+  SerializeHead(line, response.base(), &head);
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
+                                                  asio::buffer(response.body())};
   s.conn->stream.expires_after(s.write_timeout);
-  auto [ec, n] = co_await http::async_write(s.conn->stream, response, kNoThrow);
+  auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
   s.conn->stream.expires_never();
   s.finished = true;
   if (ec) {
@@ -189,9 +199,15 @@ asio::awaitable<bool> Responder::WriteChunk(std::string_view data) {
   State& s = *state_;
   if (s.gone) co_return false;
   if (data.empty()) co_return true;  // an empty chunk would end the body
+  // The chunk's frame: its size in hex, the data, CRLF.
+  char size_line[24];
+  const int size_len = std::snprintf(size_line, sizeof size_line, "%zx\r\n", data.size());
+  static constexpr std::string_view kCrlf = "\r\n";
+  const std::array<asio::const_buffer, 3> buffers{
+      asio::buffer(size_line, static_cast<size_t>(size_len)),
+      asio::buffer(data.data(), data.size()), asio::buffer(kCrlf.data(), kCrlf.size())};
   s.conn->stream.expires_after(s.write_timeout);
-  auto [ec, n] = co_await asio::async_write(
-      s.conn->stream, http::make_chunk(asio::buffer(data.data(), data.size())), kNoThrow);
+  auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
   s.conn->stream.expires_never();
   if (ec) {
     s.MarkGone();
@@ -203,8 +219,10 @@ asio::awaitable<bool> Responder::WriteChunk(std::string_view data) {
 asio::awaitable<bool> Responder::FinishChunked() {
   State& s = *state_;
   if (s.gone) co_return false;
+  static constexpr std::string_view kLastChunk = "0\r\n\r\n";
   s.conn->stream.expires_after(s.write_timeout);
-  auto [ec, n] = co_await asio::async_write(s.conn->stream, http::make_chunk_last(), kNoThrow);
+  auto [ec, n] = co_await asio::async_write(
+      s.conn->stream, asio::buffer(kLastChunk.data(), kLastChunk.size()), kNoThrow);
   s.conn->stream.expires_never();
   s.finished = true;
   if (ec) {
@@ -481,6 +499,16 @@ size_t HttpServer::open_connections() const {
   for (const auto& weak : impl_->connections)
     n += weak.expired() ? 0 : 1;
   return n;
+}
+
+void SerializeHead(std::string_view first_line, const http::fields& fields, std::string* out) {
+  out->clear();
+  out->reserve(256);
+  out->append(first_line).append("\r\n");
+  for (const auto& f : fields) {
+    out->append(f.name_string()).append(": ").append(f.value()).append("\r\n");
+  }
+  out->append("\r\n");
 }
 
 std::string OpenAiErrorBody(std::string_view message, std::string_view type, std::string_view code,

@@ -40,12 +40,6 @@ asio::awaitable<int> Request(asio::any_io_executor ex, const std::string& host, 
   co_return status;
 }
 
-bool IsVllmWire(const EngineConfig& e) {
-  if (e.kind == EngineKind::kVllm) return true;
-  const FlagValue* flavor = FindFlag(e.flags, "flavor");
-  return e.kind == EngineKind::kSim && flavor != nullptr && flavor->text == "vllm";
-}
-
 bool FlagOn(const FlagMap& flags, std::string_view name) {
   const FlagValue* f = FindFlag(flags, name);
   return f != nullptr && (f->kind != FlagValue::Kind::kBool || f->bool_value);
@@ -146,7 +140,7 @@ Status Supervisor::Impl::Start() {
     if (!m.plans.count("normal")) continue;
     const EnginePlan& normal = m.plans.at("normal");
     // vLLM's sleep level 1 moves the weights to host memory: on one pool they stay counted.
-    spec.can_sleep = IsVllmWire(e) && FlagOn(e.flags, "enable-sleep-mode");
+    spec.can_sleep = SpeaksVllmWire(e) && FlagOn(e.flags, "enable-sleep-mode");
     spec.sleeping_bytes = spec.can_sleep ? normal.memory.weights_bytes : 0;
     spec.pinned = e.pinned;
     spec.start_resident = true;
@@ -322,7 +316,7 @@ void Supervisor::Impl::Spawn(const std::string& name) {
     spec.env.clear();  // the container gets them from the compose file
   }
   // vLLM serves /sleep and /wake_up only in its development mode.
-  if (IsVllmWire(*m.config) && FlagOn(m.config->flags, "enable-sleep-mode")) {
+  if (SpeaksVllmWire(*m.config) && FlagOn(m.config->flags, "enable-sleep-mode")) {
     spec.env.emplace_back("VLLM_SERVER_DEV_MODE", "1");
   }
   const uint64_t generation = ++m.generation;
