@@ -102,8 +102,8 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   struct EngineUse;
   struct AdmissionSlot;
   struct UpstreamWatch;
-  // A refusal: counted (when the lane is known) and answered.
-  asio::awaitable<void> Fail(net::Responder& res, int lane, ProxyError error);
+  // A refusal: counted on `lane` (null: not known yet) and answered.
+  asio::awaitable<void> Fail(net::Responder& res, const LaneEntry* lane, ProxyError error);
   // 3. The lane that takes the prompt (its own, its context fallback, or its own under a burst
   // this request brings on); -1 when the client was answered.
   asio::awaitable<int> CheckContext(int lane, ChatRequest& request, BurstHold& burst,

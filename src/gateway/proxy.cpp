@@ -1,7 +1,6 @@
 // The request path of the gateway: the stages of proxy_stages.h strung together, and the ones
 // that wait (residency, admission, forwarding, relaying the answer).
 #include <fmt/format.h>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "gateway/engine_errors.h"
 #include "gateway/gateway_impl.h"
@@ -13,13 +12,24 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr auto kConnectTimeout = 5s;
 constexpr auto kBodyGapTimeout = 600s;  // between pieces of a response (a long prefill)
 constexpr size_t kMaxPooledPerEngine = 64;
 // How often a stream waiting for a burst gets a keep-alive comment (proxies and clients
 // commonly give up on a silent stream after 30-60 s).
 constexpr auto kKeepAliveInterval = 5s;
+
+// A 503 with Retry-After: the lane is coming back (loading, paused, restarting, a burst).
+ProxyError Unavailable(std::string message, std::string code, int retry_after_s) {
+  ProxyError e;
+  e.status = http::status::service_unavailable;
+  e.message = std::move(message);
+  e.type = "service_unavailable_error";
+  e.code = std::move(code);
+  e.retry_after_s = retry_after_s;
+  e.error_metric = "unavailable";
+  return e;
+}
 
 double Seconds(Clock::duration d) {
   return std::chrono::duration<double>(d).count();
@@ -97,16 +107,12 @@ asio::awaitable<bool> Gateway::Impl::EnterEngine(const LaneEntry& l, const Engin
   // the job's remaining time, instead of holding the client for load_wait.
   if (ingest != nullptr && residency->Unavailable(e.name)) {
     if (const int eta = ingest->BurstRetryAfterSeconds(); eta > 0) {
-      metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
-      metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
-      net::HttpResponse r = ErrorResponse(
-          http::status::service_unavailable,
-          fmt::format("engine {} is paused while an ingest job runs a burst; it should be back in "
-                      "about {} s",
-                      e.name, eta),
-          "service_unavailable_error", "lane_paused");
-      r.set(http::field::retry_after, std::to_string(eta));
-      co_await Reply(res, std::move(r));
+      ProxyError refusal =
+          Unavailable(fmt::format("engine {} is paused while an ingest job runs a burst; "
+                                  "it should be back in about {} s",
+                                  e.name, eta),
+                      "lane_paused", eta);
+      co_await Fail(res, &l, std::move(refusal));
       co_return false;
     }
   }
@@ -117,15 +123,13 @@ asio::awaitable<bool> Gateway::Impl::EnterEngine(const LaneEntry& l, const Engin
     co_return false;
   }
   if (entry.access != ResidencyPort::Access::kReady) {
-    metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
-    metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
-    net::HttpResponse r =
-        ErrorResponse(http::status::service_unavailable, entry.reason, "service_unavailable_error",
-                      entry.access == ResidencyPort::Access::kPaused   ? "lane_paused"
-                      : entry.access == ResidencyPort::Access::kFailed ? "engine_failed"
-                                                                       : "lane_loading");
-    r.set(http::field::retry_after, std::to_string(entry.retry_after_s));
-    co_await Reply(res, std::move(r));
+    ProxyError refusal =
+        Unavailable(entry.reason,
+                    entry.access == ResidencyPort::Access::kPaused   ? "lane_paused"
+                    : entry.access == ResidencyPort::Access::kFailed ? "engine_failed"
+                                                                     : "lane_loading",
+                    entry.retry_after_s);
+    co_await Fail(res, &l, std::move(refusal));
     co_return false;
   }
   co_return true;
@@ -165,16 +169,13 @@ asio::awaitable<bool> Gateway::Impl::AwaitBurst(const LaneEntry& l, const Engine
   auto last_note = Clock::now();
   while (!residency->BurstReady(e.name)) {
     if (Clock::now() >= deadline || stopped) {
-      metrics.Add("cortex_request_errors_total", {{"lane", l.name}, {"type", "unavailable"}});
-      metrics.Add("cortex_requests_total", {{"lane", l.name}, {"code", "503"}});
-      net::HttpResponse r = ErrorResponse(
-          http::status::service_unavailable,
-          fmt::format("engine {}'s burst profile, which lane {} needs for a prompt of {} tokens, "
-                      "did not come up in time; retry later",
-                      e.name, l.name, tokens),
-          "service_unavailable_error", "burst_timeout");
-      r.set(http::field::retry_after, "30");
-      co_await Reply(res, std::move(r));
+      ProxyError refusal =
+          Unavailable(fmt::format("engine {}'s burst profile, which lane {} needs for a "
+                                  "prompt of {} tokens, did not come up in time; retry "
+                                  "later",
+                                  e.name, l.name, tokens),
+                      "burst_timeout", 30);
+      co_await Fail(res, &l, std::move(refusal));
       co_return false;
     }
     const bool here = co_await res.Sleep(100ms);
@@ -240,16 +241,18 @@ struct Gateway::Impl::UpstreamWatch {
   ~UpstreamWatch() { End(); }
 };
 
-asio::awaitable<void> Gateway::Impl::Fail(net::Responder& res, int lane, ProxyError error) {
-  if (lane >= 0) {
-    const std::string& name = table.lanes()[static_cast<size_t>(lane)].name;
+asio::awaitable<void> Gateway::Impl::Fail(net::Responder& res, const LaneEntry* lane,
+                                          ProxyError error) {
+  if (lane != nullptr) {
+    const std::string& name = lane->name;
     if (!error.error_metric.empty()) {
       metrics.Add("cortex_request_errors_total", {{"lane", name}, {"type", error.error_metric}});
     }
     metrics.Add("cortex_requests_total",
                 {{"lane", name}, {"code", std::to_string(static_cast<int>(error.status))}});
   }
-  co_await Reply(res, ToResponse(error));
+  net::HttpResponse response = ToResponse(error);
+  co_await Reply(res, std::move(response));
 }
 
 void Gateway::Impl::Finished(int lane, int code, Clock::time_point start) {
@@ -292,26 +295,24 @@ asio::awaitable<int> Gateway::Impl::CheckContext(int lane, ChatRequest& request,
                    {"to", table.lanes()[static_cast<size_t>(decision.lane)].name},
                    {"reason", "context"}});
       co_return decision.lane;
-    case ContextDecision::Kind::kRefuse:
-      co_await Fail(res, lane, ContextTooLong(tokens, l.name, ctx));
+    case ContextDecision::Kind::kRefuse: {
+      ProxyError refusal = ContextTooLong(tokens, l.name, ctx);
+      co_await Fail(res, &l, std::move(refusal));
       co_return -1;
+    }
     case ContextDecision::Kind::kBurst:
       break;
   }
   const std::string holder =
       fmt::format("request {} on lane {} ({} tokens)", next_id++, l.name, tokens);
   if (const Status held = residency->HoldBurst(engine_name, holder); !held.ok()) {
-    ProxyError e;
-    e.status = http::status::service_unavailable;
-    e.message = fmt::format(
-        "the prompt has {} tokens, which lane {} holds only under engine {}'s burst profile ({} "
-        "tokens), and the burst cannot start now: {}",
-        tokens, l.name, engine_name, *burst_ctx, held.message());
-    e.type = "service_unavailable_error";
-    e.code = "burst_unavailable";
-    e.retry_after_s = 30;
-    e.error_metric = "unavailable";
-    co_await Fail(res, lane, std::move(e));
+    ProxyError refusal =
+        Unavailable(fmt::format("the prompt has {} tokens, which lane {} holds only "
+                                "under engine {}'s burst profile ({} tokens), and the "
+                                "burst cannot start now: {}",
+                                tokens, l.name, engine_name, *burst_ctx, held.message()),
+                    "burst_unavailable", 30);
+    co_await Fail(res, &l, std::move(refusal));
     co_return -1;
   }
   burst.impl = this;
@@ -339,17 +340,12 @@ asio::awaitable<int> Gateway::Impl::PickServingLane(int lane, net::Responder& re
   }
   if (serving < 0) {
     const bool loading = own.health.state() == EngineState::kLoading;
-    ProxyError e;
-    e.status = http::status::service_unavailable;
-    e.message =
+    ProxyError refusal = Unavailable(
         loading ? fmt::format("lane {} is loading its model; retry shortly", asked.name)
                 : fmt::format("lane {} is down (engine {}) and has no healthy fallback", asked.name,
-                              table.engines()[static_cast<size_t>(asked.engine)].name);
-    e.type = "service_unavailable_error";
-    e.code = loading ? "lane_loading" : "lane_unavailable";
-    e.retry_after_s = loading ? 5 : 10;
-    e.error_metric = "unavailable";
-    co_await Fail(res, lane, std::move(e));
+                              table.engines()[static_cast<size_t>(asked.engine)].name),
+        loading ? "lane_loading" : "lane_unavailable", loading ? 5 : 10);
+    co_await Fail(res, &asked, std::move(refusal));
     co_return -1;
   }
   if (serving != lane) {
@@ -373,7 +369,7 @@ asio::awaitable<bool> Gateway::Impl::Admit(int lane, uint64_t id, std::string cl
     e.type = "rate_limit_error";
     e.code = "queue_full";
     e.retry_after_s = 1;
-    co_await Fail(res, lane, std::move(e));
+    co_await Fail(res, &l, std::move(e));
     co_return false;
   }
   if (decision == AdmissionController::Decision::kQueued) {
@@ -401,7 +397,7 @@ asio::awaitable<bool> Gateway::Impl::Admit(int lane, uint64_t id, std::string cl
       e.type = "rate_limit_error";
       e.code = "queue_timeout";
       e.retry_after_s = 5;
-      co_await Fail(res, lane, std::move(e));
+      co_await Fail(res, &l, std::move(e));
       co_return false;
     }
   }
@@ -464,7 +460,7 @@ asio::awaitable<std::shared_ptr<net::HttpConnection>> Gateway::Impl::Forward(
   err.code = "engine_unreachable";
   err.retry_after_s = 5;
   err.error_metric = "engine_unreachable";
-  co_await Fail(res, lane, std::move(err));
+  co_await Fail(res, &l, std::move(err));
   co_return nullptr;
 }
 
@@ -608,13 +604,13 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   // 1-2. Parse and validate; resolve the lane.
   auto parsed = ParseChatRequest(req.body(), req["X-Cortex-Lane"]);
   if (auto* error = std::get_if<ProxyError>(&parsed)) {
-    co_await Fail(res, -1, std::move(*error));
+    co_await Fail(res, nullptr, std::move(*error));
     co_return;
   }
   ChatRequest& request = std::get<ChatRequest>(parsed);
   auto resolved = ResolveLane(table, request);
   if (auto* error = std::get_if<ProxyError>(&resolved)) {
-    co_await Fail(res, -1, std::move(*error));
+    co_await Fail(res, nullptr, std::move(*error));
     co_return;
   }
   int lane = std::get<int>(resolved);
@@ -646,7 +642,8 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
 
   // 5. Admission.
   const uint64_t id = next_id++;
-  if (!co_await Admit(serving, id, ClientKey(req), start, res)) co_return;
+  std::string client = ClientKey(req);
+  if (!co_await Admit(serving, id, std::move(client), start, res)) co_return;
   AdmissionSlot slot{this, id};
 
   // 6. The engine's request. A supervised engine answers to the name its launch gave it; one
