@@ -96,8 +96,7 @@ inline asio::awaitable<bool> Exchange(asio::io_context& io, uint16_t port,
   if (auto h = co_await conn->ReadHeader(60s); !h.ok() || conn->status() != 200) {
     static int reported = 0;
     if (reported++ < 3) {
-      const std::string why =
-          h.ok() ? fmt::format("HTTP {}", conn->status()) : h.status().ToString();
+      const std::string why = h.ok() ? fmt::format("HTTP {}", conn->status()) : h.ToString();
       std::fprintf(stderr, "request to port %u failed: %s\n", port, why.c_str());
     }
     conn.reset();

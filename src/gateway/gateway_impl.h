@@ -116,7 +116,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
                               net::Responder& res);
   // 7. Sends `up` and reads the answer's header, entering a restarting engine again within
   // `deadline`; null when the client was answered or left.
-  asio::awaitable<std::shared_ptr<net::HttpConnection>> Forward(int lane, net::HttpRequest& up,
+  asio::awaitable<std::shared_ptr<net::HttpConnection>> Forward(int lane, const net::RawRequest& up,
                                                                 EngineUse& use,
                                                                 Clock::time_point deadline,
                                                                 UpstreamWatch& watch,

@@ -406,7 +406,7 @@ asio::awaitable<bool> Gateway::Impl::Admit(int lane, uint64_t id, std::string cl
 }
 
 asio::awaitable<std::shared_ptr<net::HttpConnection>> Gateway::Impl::Forward(
-    int lane, net::HttpRequest& up, EngineUse& use, Clock::time_point deadline,
+    int lane, const net::RawRequest& up, EngineUse& use, Clock::time_point deadline,
     UpstreamWatch& watch, net::Responder& res) {
   const LaneEntry& l = table.lanes()[static_cast<size_t>(lane)];
   const EngineEntry& e = table.engines()[static_cast<size_t>(l.engine)];
@@ -436,9 +436,8 @@ asio::awaitable<std::shared_ptr<net::HttpConnection>> Gateway::Impl::Forward(
       watch.Start(res, candidate);
       failure = co_await candidate->Write(up, gap);
       if (failure.ok()) {
-        auto header = co_await candidate->ReadHeader(header_timeout);
-        if (header.ok()) co_return candidate;
-        failure = header.status();
+        failure = co_await candidate->ReadHeader(header_timeout);
+        if (failure.ok()) co_return candidate;
       }
       if (res.client_gone()) co_return nullptr;
       if (!reused) break;
@@ -525,8 +524,8 @@ asio::awaitable<void> Gateway::Impl::RelayWhole(int lane, std::shared_ptr<net::H
   Finished(lane, 200, start);
   watch.End();
   Release(l.engine, std::move(conn));
-  net::HttpResponse answer = JsonResponse(http::status::ok, std::move(*whole));
-  co_await res.Send(std::move(answer));
+  const std::string_view json_type = "application/json";
+  co_await res.SendBody(http::status::ok, json_type, std::move(*whole));
 }
 
 asio::awaitable<void> Gateway::Impl::RelayStream(int lane,
@@ -650,7 +649,7 @@ asio::awaitable<void> Gateway::Impl::Proxy(net::HttpRequest& req, net::Responder
   // given by url to the configured name, else to what its /v1/models said.
   std::string served = rt.managed ? residency->ServedName(e.name) : std::string();
   if (served.empty()) served = !e.served_name.empty() ? e.served_name : rt.served_name;
-  net::HttpRequest up =
+  const net::RawRequest up =
       BuildUpstreamRequest(request, endpoint, rt.host_header, served, req["X-Request-Id"]);
 
   // 7. Forward.

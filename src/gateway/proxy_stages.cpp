@@ -15,30 +15,43 @@ namespace http = net::http;
 // A request body of a few KiB parses into one block; longer prompts take a few more.
 constexpr size_t kArenaFirstBlock = 4096;
 
-// The path of the first number that is not finite (1e999 parses as infinity, and the engine
-// would be sent JSON it cannot read), as `max_tokens` or `messages[2].weight`; empty if none.
-std::string NonFiniteAt(const json::value& v, const std::string& path) {
+// Whether `v` holds a number that is not finite (1e999 parses as infinity, and the engine would
+// be sent JSON it cannot read). If so, `*where` gets its path after `v`'s, as `.max_tokens` or
+// `.messages[2].weight`: built only on the way out, so a valid body costs no allocation.
+bool FindNonFinite(const json::value& v, std::string* where) {
   switch (v.kind()) {
     case json::kind::double_:
-      return std::isfinite(v.get_double()) ? std::string() : path;
+      return !std::isfinite(v.get_double());
     case json::kind::object:
       for (const auto& [key, member] : v.get_object()) {
-        const std::string inner = path.empty() ? std::string(key) : path + "." + std::string(key);
-        if (std::string at = NonFiniteAt(member, inner); !at.empty()) return at;
+        if (FindNonFinite(member, where)) {
+          where->insert(0, fmt::format(".{}", std::string_view(key)));
+          return true;
+        }
       }
-      return {};
+      return false;
     case json::kind::array: {
       const auto& arr = v.get_array();
       for (size_t i = 0; i < arr.size(); ++i) {
-        if (std::string at = NonFiniteAt(arr[i], fmt::format("{}[{}]", path, i)); !at.empty()) {
-          return at;
+        if (FindNonFinite(arr[i], where)) {
+          where->insert(0, fmt::format("[{}]", i));
+          return true;
         }
       }
-      return {};
+      return false;
     }
     default:
-      return {};
+      return false;
   }
+}
+
+// The path of the first number that is not finite, as `max_tokens` or `messages[2].weight`;
+// empty if none.
+std::string NonFiniteAt(const json::value& v) {
+  std::string where;
+  if (!FindNonFinite(v, &where)) return {};
+  if (!where.empty() && where.front() == '.') where.erase(0, 1);
+  return where;
 }
 
 ProxyError BadRequest(std::string message, std::string code, std::string param = {}) {
@@ -76,17 +89,19 @@ net::HttpResponse ToResponse(const ProxyError& error) {
 
 std::variant<ChatRequest, ProxyError> ParseChatRequest(std::string_view body,
                                                        std::string_view lane_header) {
-  ChatRequest out;
-  out.arena = std::make_unique<json::monotonic_resource>(kArenaFirstBlock);
+  // The body is constructed on the arena, never assigned: json::value's assignment keeps the
+  // target's (default) storage, which would copy the whole body onto the heap.
+  auto arena = std::make_unique<json::monotonic_resource>(kArenaFirstBlock);
   json::error_code ec;
-  out.body = json::parse(body, ec, out.arena.get());
+  json::value parsed = json::parse(body, ec, arena.get());
+  ChatRequest out{std::move(arena), std::move(parsed), {}, {}, false, false};
   if (ec) {
     return BadRequest(fmt::format("request body is not valid JSON: {}", ec.message()),
                       "invalid_json");
   }
   if (!out.body.is_object())
     return BadRequest("request body must be a JSON object", "invalid_json");
-  if (std::string at = NonFiniteAt(out.body, ""); !at.empty()) {
+  if (std::string at = NonFiniteAt(out.body); !at.empty()) {
     return BadRequest(
         fmt::format("`{}` is a number beyond the range of a double; send a finite number", at),
         "invalid_number", at);
@@ -188,9 +203,9 @@ ProxyError ContextTooLong(uint64_t tokens, std::string_view lane, uint64_t conte
   return e;
 }
 
-net::HttpRequest BuildUpstreamRequest(ChatRequest& request, Endpoint endpoint,
-                                      std::string_view host_header, std::string_view served_name,
-                                      std::string_view request_id) {
+net::RawRequest BuildUpstreamRequest(ChatRequest& request, Endpoint endpoint,
+                                     std::string_view host_header, std::string_view served_name,
+                                     std::string_view request_id) {
   json::object& obj = request.body.get_object();
   if (!served_name.empty()) obj["model"] = served_name;
   if (request.stream) {
@@ -198,13 +213,12 @@ net::HttpRequest BuildUpstreamRequest(ChatRequest& request, Endpoint endpoint,
     if (!so.is_object()) so.emplace_object();
     so.get_object()["include_usage"] = true;
   }
-  net::HttpRequest up{http::verb::post, UpstreamPath(endpoint), 11};
-  up.set(http::field::host, host_header);
-  up.set(http::field::content_type, "application/json");
-  up.set(http::field::accept, request.stream ? "text/event-stream" : "application/json");
-  if (!request_id.empty()) up.set("X-Request-Id", request_id);
+  net::RawRequest up(http::verb::post, UpstreamPath(endpoint));
+  up.Header("Host", host_header);
+  up.Header("Content-Type", "application/json");
+  up.Header("Accept", request.stream ? "text/event-stream" : "application/json");
+  if (!request_id.empty()) up.Header("X-Request-Id", request_id);
   up.body() = json::serialize(request.body);
-  up.keep_alive(true);
   return up;
 }
 

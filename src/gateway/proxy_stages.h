@@ -27,6 +27,7 @@
 
 #include "gateway/lane_table.h"
 #include "gateway/sse.h"
+#include "net/http_client.h"
 #include "net/http_server.h"
 
 namespace cortex::gateway {
@@ -84,9 +85,9 @@ ProxyError ContextTooLong(uint64_t tokens, std::string_view lane, uint64_t conte
 // 6. The request the engine gets: the client's body with `model` set to what the engine
 // answers to (unchanged when `served_name` is empty) and, for a stream, usage asked for (so
 // the gateway can count tokens; StreamRelay drops it again when the client did not ask).
-net::HttpRequest BuildUpstreamRequest(ChatRequest& request, Endpoint endpoint,
-                                      std::string_view host_header, std::string_view served_name,
-                                      std::string_view request_id);
+net::RawRequest BuildUpstreamRequest(ChatRequest& request, Endpoint endpoint,
+                                     std::string_view host_header, std::string_view served_name,
+                                     std::string_view request_id);
 
 // 8. The usage object of a whole (non-streamed) answer.
 std::optional<TokenUsage> UsageOfBody(std::string_view body);

@@ -1,5 +1,7 @@
 #include "gateway/route_table.h"
 
+#include <stdexcept>
+
 namespace cortex::gateway {
 namespace {
 
@@ -25,36 +27,55 @@ void RouteTable::Add(std::optional<verb> method, std::string pattern, Route rout
   Entry e{method, {}, route, access};
   for (std::string_view s : Split(pattern))
     e.segments.emplace_back(s);
+  if (e.segments.size() >= PathSegments::kKept)
+    throw std::invalid_argument("route pattern has too many segments: " + pattern);
   entries_.push_back(std::move(e));
 }
 
-bool RouteTable::PathMatches(const Entry& e, std::string_view path, std::string_view* param) {
-  const std::vector<std::string_view> parts = Split(path);
+bool RouteTable::PathMatches(const Entry& e, const PathSegments& parts, std::string_view* param) {
   const bool rest = !e.segments.empty() && e.segments.back() == "*";
   const size_t fixed = rest ? e.segments.size() - 1 : e.segments.size();
   if (rest) {
     // `/admin/*` takes `/admin` and `/admin/` too.
-    if (parts.size() < fixed) return false;
-  } else if (parts.size() != fixed) {
+    if (parts.count < fixed) return false;
+  } else if (parts.count != fixed) {
     return false;
   }
+  // Patterns are shorter than PathSegments::kKept, so every segment compared here was kept.
   for (size_t i = 0; i < fixed; ++i) {
     const std::string& want = e.segments[i];
     if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
-      if (parts[i].empty()) return false;
-      *param = parts[i];
-    } else if (want != parts[i]) {
+      if (parts.kept[i].empty()) return false;
+      *param = parts.kept[i];
+    } else if (want != parts.kept[i]) {
       return false;
     }
   }
   return true;
 }
 
+RouteTable::PathSegments RouteTable::SplitPath(std::string_view path) {
+  // Every request is matched, so the path is split once, onto the stack.
+  PathSegments out;
+  size_t at = 0;
+  if (!path.empty() && path.front() == '/') at = 1;
+  while (at <= path.size()) {
+    const size_t slash = path.find('/', at);
+    const size_t end = slash == std::string_view::npos ? path.size() : slash;
+    if (out.count < PathSegments::kKept) out.kept[out.count] = path.substr(at, end - at);
+    ++out.count;
+    if (slash == std::string_view::npos) break;
+    at = slash + 1;
+  }
+  return out;
+}
+
 RouteMatch RouteTable::Match(verb method, std::string_view path) const {
   RouteMatch m;
+  const PathSegments parts = SplitPath(path);
   for (const Entry& e : entries_) {
     std::string_view param;
-    if (!PathMatches(e, path, &param)) continue;
+    if (!PathMatches(e, parts, &param)) continue;
     if (!e.method || *e.method == method) {
       m.result = RouteMatch::Result::kFound;
       m.route = e.route;

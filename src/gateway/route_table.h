@@ -12,6 +12,7 @@
 
 #include <ostream>  // Beast's verb header needs it and does not include it
 
+#include <array>
 #include <boost/beast/http/verb.hpp>
 #include <optional>
 #include <string>
@@ -63,7 +64,13 @@ class RouteTable {
     Route route;
     Access access;
   };
-  static bool PathMatches(const Entry& e, std::string_view path, std::string_view* param);
+  struct PathSegments {
+    static constexpr size_t kKept = 16;
+    std::array<std::string_view, kKept> kept;  // the first kKept segments
+    size_t count = 0;                          // all of them
+  };
+  static PathSegments SplitPath(std::string_view path);
+  static bool PathMatches(const Entry& e, const PathSegments& parts, std::string_view* param);
   std::vector<Entry> entries_;
 };
 

@@ -46,14 +46,14 @@ StatusOr<StreamingPostResult> StreamingPost(const std::string& host, uint16_t po
       outcome = s;
       co_return;
     }
-    auto header = co_await conn->ReadHeader(header_timeout);
-    if (!header.ok()) {
-      outcome = header.status();
+    if (Status read = co_await conn->ReadHeader(header_timeout); !read.ok()) {
+      outcome = read;
       co_return;
     }
+    const http::response_header<>& header = conn->header();
     StreamingPostResult r;
     r.status = conn->status();
-    if (auto it = header->find("Retry-After"); it != header->end()) {
+    if (auto it = header.find("Retry-After"); it != header.end()) {
       r.retry_after = std::string(it->value());
     }
     for (;;) {

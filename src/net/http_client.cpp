@@ -26,6 +26,44 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
+RawRequest::RawRequest(http::verb method, std::string_view target)
+    : method_(method), target_(target) {
+  const std::string_view name = http::to_string(method);
+  head_.reserve(256);
+  head_.append(name.data(), name.size()).append(" ").append(target_).append(" HTTP/1.1\r\n");
+}
+
+void RawRequest::Header(std::string_view name, std::string_view value) {
+  const size_t from = head_.size();
+  head_.append(name).append(": ").append(value);
+  std::replace_if(
+      head_.begin() + static_cast<std::ptrdiff_t>(from), head_.end(),
+      [](char c) { return c == '\r' || c == '\n'; }, ' ');
+  head_.append("\r\n");
+}
+
+std::string_view RawRequest::HeaderValue(std::string_view name) const {
+  std::string_view rest = head_;
+  rest.remove_prefix(std::min(rest.size(), rest.find("\r\n") + 2));  // the request line
+  while (!rest.empty()) {
+    const size_t eol = rest.find("\r\n");
+    const std::string_view line = rest.substr(0, eol);
+    rest.remove_prefix(std::min(rest.size(), eol + 2));
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos || colon != name.size()) continue;
+    const bool same = std::equal(name.begin(), name.end(), line.begin(), [](char a, char b) {
+      return std::tolower(static_cast<unsigned char>(a)) ==
+             std::tolower(static_cast<unsigned char>(b));
+    });
+    if (!same) continue;
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ')
+      value.remove_prefix(1);
+    return value;
+  }
+  return {};
+}
+
 HttpConnection::HttpConnection(beast::tcp_stream stream) : stream_(std::move(stream)) {
   // Beast reads at least 512 bytes and only grows its buffer when a read needs more room, so
   // without this a typical answer (a header and a small JSON body) costs two or three reads.
@@ -81,8 +119,24 @@ asio::awaitable<Status> HttpConnection::Write(HttpRequest& request,
   co_return Status::Ok();
 }
 
-asio::awaitable<StatusOr<http::response_header<>>> HttpConnection::ReadHeader(
-    std::chrono::milliseconds timeout) {
+asio::awaitable<Status> HttpConnection::Write(const RawRequest& request,
+                                              std::chrono::milliseconds timeout) {
+  parser_.reset();
+  head_.assign(request.head());
+  head_.append("Content-Length: ").append(std::to_string(request.body().size())).append("\r\n\r\n");
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
+                                                  asio::buffer(request.body())};
+  stream_.expires_after(timeout);
+  auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
+  stream_.expires_never();
+  if (ec) {
+    failed_ = true;
+    co_return FromError(ec, "write request");
+  }
+  co_return Status::Ok();
+}
+
+asio::awaitable<Status> HttpConnection::ReadHeader(std::chrono::milliseconds timeout) {
   parser_.emplace();
   parser_->body_limit(boost::none);
   stream_.expires_after(timeout);
@@ -92,7 +146,11 @@ asio::awaitable<StatusOr<http::response_header<>>> HttpConnection::ReadHeader(
     failed_ = true;
     co_return FromError(ec, "read response header");
   }
-  co_return http::response_header<>(parser_->get().base());
+  co_return Status::Ok();
+}
+
+const http::response_header<>& HttpConnection::header() const {
+  return parser_->get().base();
 }
 
 int HttpConnection::status() const {
@@ -193,14 +251,13 @@ StatusOr<BlockingHttpResult> BlockingHttp(const std::string& host, uint16_t port
       outcome = s;
       co_return;
     }
-    auto header = co_await (*conn)->ReadHeader(request.timeout);
-    if (!header.ok()) {
-      outcome = header.status();
+    if (Status read = co_await (*conn)->ReadHeader(request.timeout); !read.ok()) {
+      outcome = read;
       co_return;
     }
     BlockingHttpResult result;
     result.status = (*conn)->status();
-    for (const auto& field : *header) {
+    for (const auto& field : (*conn)->header()) {
       result.headers[Lower(std::string(field.name_string()))] = std::string(field.value());
     }
     result.chunked = result.header("transfer-encoding").find("chunked") != std::string::npos;

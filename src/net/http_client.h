@@ -23,6 +23,31 @@
 
 namespace cortex::net {
 
+// A request whose head is written as text while it is built. The proxy sends one per request;
+// beast's fields would allocate a node per header and then be copied out as text anyway.
+class RawRequest {
+ public:
+  RawRequest(http::verb method, std::string_view target);
+  // Appends `name: value`. CR and LF in either become spaces: a header value the gateway passes
+  // on from its client (X-Request-Id) cannot start a header or a request of its own.
+  void Header(std::string_view name, std::string_view value);
+  // The value of the first header named `name` (any case), or "" if none. For tests and logs.
+  std::string_view HeaderValue(std::string_view name) const;
+  http::verb method() const { return method_; }
+  std::string_view target() const { return target_; }
+  // The request line and headers, each ending in CRLF, without Content-Length or the blank line
+  // (HttpConnection::Write adds them).
+  const std::string& head() const { return head_; }
+  std::string& body() { return body_; }
+  const std::string& body() const { return body_; }
+
+ private:
+  http::verb method_;
+  std::string target_;
+  std::string head_;
+  std::string body_;
+};
+
 class HttpConnection {
  public:
   // Connects to host:port. Returns IoError (refused, unreachable) or a timeout error.
@@ -36,8 +61,12 @@ class HttpConnection {
   HttpConnection& operator=(const HttpConnection&) = delete;
 
   asio::awaitable<Status> Write(HttpRequest& request, std::chrono::milliseconds timeout);
-  // Reads the response header. REQUIRES: Write succeeded.
-  asio::awaitable<StatusOr<http::response_header<>>> ReadHeader(std::chrono::milliseconds timeout);
+  // The same for a request built as text; Content-Length comes from its body.
+  asio::awaitable<Status> Write(const RawRequest& request, std::chrono::milliseconds timeout);
+  // Reads the response header, which header() then shows. REQUIRES: Write succeeded.
+  asio::awaitable<Status> ReadHeader(std::chrono::milliseconds timeout);
+  // The response header ReadHeader read, valid until the next Write. REQUIRES: ReadHeader ok.
+  const http::response_header<>& header() const;
   int status() const;
   // The next piece of the body; "" once the body is complete (see body_done()). The view is
   // valid until the next call on this connection.

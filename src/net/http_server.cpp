@@ -26,6 +26,7 @@ struct Connection {
   }
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
+  std::string head;  // the response head being written, reused from request to request
 };
 
 }  // namespace
@@ -164,6 +165,36 @@ asio::awaitable<bool> Responder::Send(HttpResponse response) {
   SerializeHead(line, response.base(), &head);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
                                                   asio::buffer(response.body())};
+  s.conn->stream.expires_after(s.write_timeout);
+  auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
+  s.conn->stream.expires_never();
+  s.finished = true;
+  if (ec) {
+    s.MarkGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+asio::awaitable<bool> Responder::SendBody(http::status status, std::string_view content_type,
+                                          std::string body) {
+  State& s = *state_;
+  if (s.gone) co_return false;
+  s.started = true;
+  const bool keep = keep_alive();
+  const std::string_view reason = http::obsolete_reason(status);
+  char line[96];
+  const int line_size = std::snprintf(line, sizeof line, "HTTP/%u.%u %u ", s.version / 10,
+                                      s.version % 10, static_cast<unsigned>(status));
+  std::string& head = s.conn->head;
+  head.assign(line, static_cast<size_t>(line_size));
+  head.append(reason).append("\r\nContent-Type: ").append(content_type);
+  head.append("\r\nServer: cortex\r\nContent-Length: ").append(std::to_string(body.size()));
+  // What beast's keep_alive() writes: HTTP/1.1 says close, HTTP/1.0 says keep-alive.
+  if (s.version >= 11 && !keep) head.append("\r\nConnection: close");
+  if (s.version < 11 && keep) head.append("\r\nConnection: keep-alive");
+  head.append("\r\n\r\n");
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
   s.conn->stream.expires_after(s.write_timeout);
   auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
   s.conn->stream.expires_never();

@@ -62,6 +62,10 @@ class Responder {
   // Sends a complete response (Content-Length set from the body). Returns false when the client
   // is gone. REQUIRES: nothing sent yet.
   asio::awaitable<bool> Send(HttpResponse response);
+  // The same for a response with only Content-Type, `Server: cortex` and Content-Length, its
+  // head written straight as text: the proxy's answer to every non-streamed request.
+  asio::awaitable<bool> SendBody(http::status status, std::string_view content_type,
+                                 std::string body);
 
   // Starts a chunked response with `header` (chunked encoding is set here). Returns false when
   // the client is gone. REQUIRES: nothing sent yet.

@@ -49,6 +49,14 @@ TEST(ProxyStagesTest, ParsesModelStreamAndWhetherTheClientAskedForUsage) {
   EXPECT_FALSE(plain.client_wants_usage);
 }
 
+TEST(ProxyStagesTest, TheParsedBodyLivesOnTheRequestsOwnArena) {
+  // Assigning a parsed value would have copied it onto the default heap (json::value keeps
+  // the target's storage), making the arena a dead weight.
+  ChatRequest r = Parsed(R"({"model":"coder","messages":[{"role":"user","content":"hi"}]})");
+  EXPECT_EQ(r.body.storage().get(), r.arena.get());
+  EXPECT_EQ(r.body.at("messages").storage().get(), r.arena.get());
+}
+
 TEST(ProxyStagesTest, RefusesABodyThatIsNotAJsonObjectWith400) {
   EXPECT_EQ(Refused("{nope").status, net::http::status::bad_request);
   EXPECT_EQ(Refused("{nope").code, "invalid_json");
@@ -131,23 +139,32 @@ TEST(ProxyStagesTest, ContextDecisionPrefersTheFallbackThenABurstThenRefuses) {
 TEST(ProxyStagesTest, UpstreamRequestCarriesTheServedNameAndAsksForUsageInStreams) {
   ChatRequest r =
       Parsed(R"({"model":"coder","stream":true,"stream_options":{"foo":1},"messages":[]})");
-  net::HttpRequest up =
+  net::RawRequest up =
       BuildUpstreamRequest(r, Endpoint::kChat, "127.0.0.1:9001", "fast-model", "req-7");
   EXPECT_EQ(up.target(), "/v1/chat/completions");
-  EXPECT_EQ(up[net::http::field::host], "127.0.0.1:9001");
-  EXPECT_EQ(up[net::http::field::accept], "text/event-stream");
-  EXPECT_EQ(up["X-Request-Id"], "req-7");
+  EXPECT_EQ(up.HeaderValue("host"), "127.0.0.1:9001");
+  EXPECT_EQ(up.HeaderValue("Accept"), "text/event-stream");
+  EXPECT_EQ(up.HeaderValue("X-Request-Id"), "req-7");
   const json::value body = json::parse(up.body());
   EXPECT_EQ(body.at("model"), "fast-model");
   EXPECT_EQ(body.at("stream_options").at("include_usage"), true);
   EXPECT_EQ(body.at("stream_options").at("foo"), 1);  // the client's own options stay
 
   ChatRequest whole = Parsed(R"({"model":"coder","input":"x"})");
-  net::HttpRequest emb = BuildUpstreamRequest(whole, Endpoint::kEmbeddings, "h:1", "", "");
+  net::RawRequest emb = BuildUpstreamRequest(whole, Endpoint::kEmbeddings, "h:1", "", "");
   EXPECT_EQ(emb.target(), "/v1/embeddings");
-  EXPECT_EQ(emb[net::http::field::accept], "application/json");
-  EXPECT_FALSE(emb.count("X-Request-Id"));
+  EXPECT_EQ(emb.HeaderValue("accept"), "application/json");
+  EXPECT_EQ(emb.head().find("X-Request-Id"), std::string::npos);
   EXPECT_EQ(json::parse(emb.body()), json::parse(R"({"model":"coder","input":"x"})"));
+}
+
+TEST(ProxyStagesTest, AClientsRequestIdCannotAddHeadersToTheEnginesRequest) {
+  ChatRequest r = Parsed(R"({"model":"coder"})");
+  const net::RawRequest up =
+      BuildUpstreamRequest(r, Endpoint::kChat, "h:1", "", "id\r\nEvil: 1\r\n\r\nGET / HTTP/1.1");
+  EXPECT_EQ(up.HeaderValue("Evil"), "");
+  EXPECT_EQ(up.head().find("\r\nEvil"), std::string::npos);
+  EXPECT_EQ(up.HeaderValue("X-Request-Id"), "id  Evil: 1    GET / HTTP/1.1");
 }
 
 TEST(ProxyStagesTest, UsageOfAWholeAnswer) {

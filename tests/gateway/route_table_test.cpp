@@ -25,6 +25,24 @@ TEST(RouteTableTest, MatchesFixedPathsParamsAndPrefixesInOrder) {
   EXPECT_EQ(t.Match(verb::get, "/adminx").result, Result::kNotFound);
 }
 
+TEST(RouteTableTest, MatchesPathsLongerThanTheSegmentsItKeeps) {
+  RouteTable t;
+  t.Add(std::nullopt, "/admin/*", Route::kAdmin, Access::kAdminKey);
+  t.Add(verb::get, "/lanes/{lane}/health", Route::kLaneHealth, Access::kOpen);
+  std::string deep = "/admin";
+  std::string other = "/lanes/x/health";
+  for (int i = 0; i < 40; ++i) {
+    deep += "/s";
+    other += "/s";
+  }
+  EXPECT_EQ(t.Match(verb::get, deep).route, Route::kAdmin);
+  EXPECT_EQ(t.Match(verb::get, other).result, Result::kNotFound);
+  std::string too_long;
+  for (int i = 0; i < 20; ++i)
+    too_long += "/p";
+  EXPECT_THROW(t.Add(verb::get, too_long, Route::kHealth, Access::kOpen), std::invalid_argument);
+}
+
 TEST(RouteTableTest, GatewayRoutesSendEachPathToItsHandlerWithItsKey) {
   const RouteTable& t = GatewayRoutes();
   struct Case {

@@ -224,6 +224,44 @@ TEST(HttpServerTest, KeepsTheConnectionForTheNextRequest) {
   EXPECT_NE(answer.find("GET /b"), std::string::npos);
 }
 
+asio::awaitable<void> EchoAsText(HttpRequest& req, Responder& res) {
+  std::string body = std::string(req.target());
+  const std::string_view type = "application/json";
+  co_await res.SendBody(http::status::created, type, std::move(body));
+}
+
+TEST(HttpServerTest, SendBodyWritesTheSameHeadBeastWouldIncludingConnection) {
+  ServerThread s(EchoAsText);
+  // HTTP/1.1 kept alive, then HTTP/1.1 asked to close.
+  const std::string one = RawExchange(
+      s.port(),
+      "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /bb HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(one,
+            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nServer: cortex\r\n"
+            "Content-Length: 2\r\n\r\n/a"
+            "HTTP/1.1 201 Created\r\nContent-Type: application/json\r\nServer: cortex\r\n"
+            "Content-Length: 3\r\nConnection: close\r\n\r\n/bb");
+  // HTTP/1.0 asking for keep-alive is told so; HTTP/1.0 without it is closed.
+  const std::string ten = RawExchange(
+      s.port(), "GET /c HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /d HTTP/1.0\r\n\r\n");
+  EXPECT_NE(ten.find("HTTP/1.0 201 Created\r\n"), std::string::npos) << ten;
+  EXPECT_NE(ten.find("Content-Length: 2\r\nConnection: keep-alive\r\n\r\n/c"), std::string::npos)
+      << ten;
+  EXPECT_NE(ten.find("Content-Length: 2\r\n\r\n/d"), std::string::npos) << ten;
+}
+
+TEST(RawRequestTest, WritesTheRequestLineAndHeadersAsText) {
+  RawRequest r(http::verb::post, "/v1/chat/completions");
+  r.Header("Host", "127.0.0.1:8080");
+  r.Header("X-Request-Id", "a\r\nb");
+  EXPECT_EQ(r.head(),
+            "POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nX-Request-Id: a  b\r\n");
+  EXPECT_EQ(r.HeaderValue("host"), "127.0.0.1:8080");
+  EXPECT_EQ(r.HeaderValue("HOST"), "127.0.0.1:8080");
+  EXPECT_EQ(r.HeaderValue("Hos"), "");
+  EXPECT_EQ(r.HeaderValue("POST /v1/chat/completions HTTP/1.1"), "");
+}
+
 TEST(HttpServerTest, AHandlerExceptionBecomesA500) {
   ServerThread s([](HttpRequest&, Responder&) -> asio::awaitable<void> {
     throw std::runtime_error("boom");
