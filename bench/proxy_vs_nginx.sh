@@ -5,6 +5,7 @@
 # admission, metrics and the usage tap all on), each loaded by wrk in turn.
 #
 #   bench/proxy_vs_nginx.sh [CORTEX_BINARY] [SECONDS]
+#   BASELINE=/path/to/older/cortex bench/proxy_vs_nginx.sh ...   (A/B: an older build's column too)
 #
 # For each load it prints requests/s, the proxy's CPU time per request (utime + stime from
 # /proc/PID/stat, summed over the proxy's processes, divided by the requests wrk completed) and,
@@ -46,6 +47,8 @@ cpu_ticks() {  # PID... -> utime+stime summed, in clock ticks
 sim_port="$(free_port)"
 nginx_port="$(free_port)"
 gw_port="$(free_port)"
+base_port="$(free_port)"
+baseline="${BASELINE:-}"
 
 # The upstream serves one of the demo's synthetic GGUF models, which `cortex doctor` writes when
 # it checks the built-in demo.
@@ -72,6 +75,18 @@ EOF
 gw_pid=$!
 pids+=("${gw_pid}")
 wait_http "http://127.0.0.1:${gw_port}/lanes/bench/health"
+
+# BASELINE: the same config on another port, served by an older build, measured in the same run
+# right after the current one in every row, so the VM's drift hits both alike.
+base_pid=""
+if [ -n "${baseline}" ]; then
+  sed -e "s/127.0.0.1:${gw_port}/127.0.0.1:${base_port}/" -e "s#${dir}/ingest#${dir}/ingest-base#" \
+    "${dir}/cortex.yaml" >"${dir}/base.yaml"
+  "${baseline}" up -c "${dir}/base.yaml" >"${dir}/base.log" 2>&1 &
+  base_pid=$!
+  pids+=("${base_pid}")
+  wait_http "http://127.0.0.1:${base_port}/lanes/bench/health"
+fi
 
 nginx_pids=()
 if [ "${have_nginx}" = 1 ]; then
@@ -148,8 +163,13 @@ run() {
 echo
 echo "## Direct, nginx and cortex in one run ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, ${seconds} s per cell)"
 echo
-echo "| load | direct | nginx | cortex | cortex / nginx (CPU per request) |"
-echo "|---|---|---|---|---:|"
+if [ -n "${baseline}" ]; then
+  echo "| load | direct | nginx | cortex | cortex / nginx (CPU per request) | baseline | baseline / nginx |"
+  echo "|---|---|---|---|---:|---|---:|"
+else
+  echo "| load | direct | nginx | cortex | cortex / nginx (CPU per request) |"
+  echo "|---|---|---|---|---:|"
+fi
 for load in "small c=16:small.lua:16" "small c=64:small.lua:64" "stream 64 tokens c=16:stream.lua:16" \
   "small c=1:small.lua:1"; do
   IFS=: read -r name script conns <<<"${load}"
@@ -159,7 +179,14 @@ for load in "small c=16:small.lua:16" "small c=64:small.lua:64" "stream 64 token
   ratio="$(awk -v a="$(echo "$c" | cut -d'|' -f2)" -v b="$(echo "$n" | cut -d'|' -f2)" \
     'BEGIN { a += 0; b += 0; if (b > 0) printf "%.2fx", a / b; else print "-" }')"
   fmt() { echo "$1" | awk -F'|' -v one="${conns}" '{ if (one == 1) printf "%s, p50 %s, p99 %s", $1, $3, $4; else printf "%s, %s CPU/req", $1, $2 }'; }
-  echo "| ${name} | $(fmt "$d") (engine CPU $(echo "$d" | cut -d'|' -f2)) | $(fmt "$n") | $(fmt "$c") | ${ratio} |"
+  if [ -n "${baseline}" ]; then
+    b="$(run "${base_port}" "${script}" "${conns}" "${base_pid}")"
+    bratio="$(awk -v a="$(echo "$b" | cut -d'|' -f2)" -v n="$(echo "$n" | cut -d'|' -f2)" \
+      'BEGIN { a += 0; n += 0; if (n > 0) printf "%.2fx", a / n; else print "-" }')"
+    echo "| ${name} | $(fmt "$d") (engine CPU $(echo "$d" | cut -d'|' -f2)) | $(fmt "$n") | $(fmt "$c") | ${ratio} | $(fmt "$b") | ${bratio} |"
+  else
+    echo "| ${name} | $(fmt "$d") (engine CPU $(echo "$d" | cut -d'|' -f2)) | $(fmt "$n") | $(fmt "$c") | ${ratio} |"
+  fi
 done
 echo
 echo "CPU/req is the proxy's own CPU (the engine's in the direct column), utime+stime per completed request."

@@ -223,5 +223,44 @@ TEST_F(GatewayInProcessTest, RefusalsAreOpenAiErrorsAndLeaveTheEngineAlone) {
   EXPECT_EQ(OnIo([&] { return a.requests; }), 0);
 }
 
+TEST_F(GatewayInProcessTest, AClientsBadRequestsNeverCountAgainstTheEngineOfAnotherLane) {
+  // The engine refuses what this client sends (a 400, as llama-server does for a prompt it
+  // cannot read); the gateway refuses 1e999 itself. Neither is the engine failing, so the other
+  // lane on the same engine keeps serving and the engine stays up.
+  a.handler = [](net::HttpRequest& req, net::Responder& res) -> asio::awaitable<void> {
+    if (req.body().find("\"bad\"") != std::string::npos) {
+      net::HttpResponse r = TestEngine::Json(
+          R"({"error":{"code":400,"message":"invalid prompt","type":"invalid_request_error"}})");
+      r.result(http::status::bad_request);
+      co_await res.Send(std::move(r));
+      co_return;
+    }
+    co_await TestEngine::Answer(res);
+  };
+  StartGateway(R"(
+engines:
+  a: { engine: llama.cpp, url: "ENGINE_A_URL" }
+lanes:
+  coder: { engine: a }
+  reader: { engine: a }
+)");
+  ASSERT_TRUE(
+      WaitFor([&] { return LaneField("reader", "state") == "\"up\""; }, 5s, "lane reader up"));
+  for (int i = 0; i < 12; ++i) {
+    auto refused = Post("/v1/chat/completions", R"({"model":"coder","messages":"bad"})");
+    ASSERT_TRUE(refused.ok());
+    EXPECT_EQ(refused->status, 400) << refused->body;
+    auto infinite = Post("/v1/chat/completions", R"({"model":"coder","max_tokens":1e999})");
+    ASSERT_TRUE(infinite.ok());
+    EXPECT_EQ(infinite->status, 400);
+    auto served = Post("/v1/chat/completions", R"({"model":"reader","messages":[]})");
+    ASSERT_TRUE(served.ok());
+    EXPECT_EQ(served->status, 200) << "round " << i << ": " << served->body;
+  }
+  EXPECT_EQ(LaneField("reader", "engine_state"), "\"up\"");
+  EXPECT_EQ(LaneField("coder", "engine_state"), "\"up\"");
+  EXPECT_EQ(OnIo([&] { return a.requests; }), 24);  // the 1e999 ones never reached it
+}
+
 }  // namespace
 }  // namespace cortex::gateway::testing
