@@ -107,16 +107,8 @@ asio::awaitable<Status> HttpConnection::Write(HttpRequest& request,
   line.append(method).append(" ").append(target).append(request.version() == 10 ? " HTTP/1.0"
                                                                                 : " HTTP/1.1");
   SerializeHead(line, request.base(), &head_);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
-                                                  asio::buffer(request.body())};
-  stream_.expires_after(timeout);
-  auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
-  stream_.expires_never();
-  if (ec) {
-    failed_ = true;
-    co_return FromError(ec, "write request");
-  }
-  co_return Status::Ok();
+  const std::string_view body = request.body();
+  co_return co_await WriteHeadAnd(body, timeout);
 }
 
 asio::awaitable<Status> HttpConnection::Write(const RawRequest& request,
@@ -124,8 +116,13 @@ asio::awaitable<Status> HttpConnection::Write(const RawRequest& request,
   parser_.reset();
   head_.assign(request.head());
   head_.append("Content-Length: ").append(std::to_string(request.body().size())).append("\r\n\r\n");
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_),
-                                                  asio::buffer(request.body())};
+  const std::string_view body = request.body();
+  co_return co_await WriteHeadAnd(body, timeout);
+}
+
+asio::awaitable<Status> HttpConnection::WriteHeadAnd(std::string_view body,
+                                                     std::chrono::milliseconds timeout) {
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body)};
   stream_.expires_after(timeout);
   auto [ec, n] = co_await asio::async_write(stream_, buffers, kNoThrow);
   stream_.expires_never();

@@ -83,6 +83,9 @@ class HttpConnection {
   void Abort();
 
  private:
+  // Writes head_ and then `body`, the end of both Writes.
+  asio::awaitable<Status> WriteHeadAnd(std::string_view body, std::chrono::milliseconds timeout);
+
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::response_parser<http::buffer_body>> parser_;

@@ -147,6 +147,24 @@ bool Responder::keep_alive() const {
   return state_->keep_alive && !state_->close_after && !body_pending();
 }
 
+namespace {
+
+// Writes the connection's head buffer and then `body`: the end of Send and SendBody.
+asio::awaitable<bool> WriteWhole(Responder::State& s, std::string_view body) {
+  const std::array<asio::const_buffer, 2> buffers{asio::buffer(s.conn->head), asio::buffer(body)};
+  s.conn->stream.expires_after(s.write_timeout);
+  auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
+  s.conn->stream.expires_never();
+  s.finished = true;
+  if (ec) {
+    s.MarkGone();
+    co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace
+
 asio::awaitable<bool> Responder::Send(HttpResponse response) {
   State& s = *state_;
   if (s.gone) co_return false;
@@ -161,19 +179,9 @@ asio::awaitable<bool> Responder::Send(HttpResponse response) {
       std::snprintf(first, sizeof first, "HTTP/%u.%u %u ", s.version / 10, s.version % 10, code);
   std::string line(first, static_cast<size_t>(first_size));
   line.append(reason.data(), reason.size());
-  std::string head;
-  SerializeHead(line, response.base(), &head);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head),
-                                                  asio::buffer(response.body())};
-  s.conn->stream.expires_after(s.write_timeout);
-  auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
-  s.conn->stream.expires_never();
-  s.finished = true;
-  if (ec) {
-    s.MarkGone();
-    co_return false;
-  }
-  co_return true;
+  SerializeHead(line, response.base(), &s.conn->head);
+  const std::string_view body = response.body();
+  co_return co_await WriteWhole(s, body);
 }
 
 asio::awaitable<bool> Responder::SendBody(http::status status, std::string_view content_type,
@@ -194,16 +202,8 @@ asio::awaitable<bool> Responder::SendBody(http::status status, std::string_view 
   if (s.version >= 11 && !keep) head.append("\r\nConnection: close");
   if (s.version < 11 && keep) head.append("\r\nConnection: keep-alive");
   head.append("\r\n\r\n");
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(head), asio::buffer(body)};
-  s.conn->stream.expires_after(s.write_timeout);
-  auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
-  s.conn->stream.expires_never();
-  s.finished = true;
-  if (ec) {
-    s.MarkGone();
-    co_return false;
-  }
-  co_return true;
+  const std::string_view bytes = body;
+  co_return co_await WriteWhole(s, bytes);
 }
 
 asio::awaitable<bool> Responder::StartChunked(http::response_header<> header, http::status status) {
