@@ -3,32 +3,16 @@
 #include <stdexcept>
 
 namespace cortex::gateway {
-namespace {
-
 using boost::beast::http::verb;
 
-std::vector<std::string_view> Split(std::string_view path) {
-  std::vector<std::string_view> out;
-  size_t at = 0;
-  if (!path.empty() && path.front() == '/') at = 1;
-  while (at <= path.size()) {
-    const size_t slash = path.find('/', at);
-    const size_t end = slash == std::string_view::npos ? path.size() : slash;
-    out.push_back(path.substr(at, end - at));
-    if (slash == std::string_view::npos) break;
-    at = slash + 1;
-  }
-  return out;
-}
-
-}  // namespace
-
 void RouteTable::Add(std::optional<verb> method, std::string pattern, Route route, Access access) {
-  Entry e{method, {}, route, access};
-  for (std::string_view s : Split(pattern))
-    e.segments.emplace_back(s);
-  if (e.segments.size() >= PathSegments::kKept)
+  // One segment short of what a path keeps, so every segment a pattern compares was kept.
+  const PathSegments parts = SplitPath(pattern);
+  if (parts.count >= PathSegments::kKept)
     throw std::invalid_argument("route pattern has too many segments: " + pattern);
+  Entry e{method, {}, route, access};
+  e.segments.assign(parts.kept.begin(),
+                    parts.kept.begin() + static_cast<std::ptrdiff_t>(parts.count));
   entries_.push_back(std::move(e));
 }
 

@@ -26,8 +26,7 @@ std::string Lower(std::string s) {
 
 }  // namespace
 
-RawRequest::RawRequest(http::verb method, std::string_view target)
-    : method_(method), target_(target) {
+RawRequest::RawRequest(http::verb method, std::string_view target) : target_(target) {
   const std::string_view name = http::to_string(method);
   head_.reserve(256);
   head_.append(name.data(), name.size()).append(" ").append(target_).append(" HTTP/1.1\r\n");

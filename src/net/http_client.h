@@ -33,7 +33,6 @@ class RawRequest {
   void Header(std::string_view name, std::string_view value);
   // The value of the first header named `name` (any case), or "" if none. For tests and logs.
   std::string_view HeaderValue(std::string_view name) const;
-  http::verb method() const { return method_; }
   std::string_view target() const { return target_; }
   // The request line and headers, each ending in CRLF, without Content-Length or the blank line
   // (HttpConnection::Write adds them).
@@ -42,7 +41,6 @@ class RawRequest {
   const std::string& body() const { return body_; }
 
  private:
-  http::verb method_;
   std::string target_;
   std::string head_;
   std::string body_;
