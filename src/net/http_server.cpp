@@ -17,6 +17,10 @@ constexpr auto kNoThrow = asio::as_tuple(use_awaitable);
 // A read while a handler runs takes this much room in the connection's buffer (the start of a
 // pipelined request, or nothing: the read then only tells that the client left).
 constexpr size_t kWatchBytes = 4096;
+// The watcher keeps reading what a client sends ahead (a pipelined request, a stray byte) so it
+// still sees the client leave afterwards; past this much unread input it stops, and the rest
+// waits in the kernel as backpressure.
+constexpr size_t kWatchAheadLimit = 64 * 1024;
 
 struct Connection {
   explicit Connection(tcp::socket socket) : stream(std::move(socket)) {
@@ -68,6 +72,8 @@ struct Responder::State {
   bool finished = false;
   bool close_after = false;
   bool watch_running = false;
+  bool stop_watch = false;  // set before the watcher's read is cancelled; a read that completed
+                            // in the meantime must not start another
 };
 
 Responder::Responder(std::shared_ptr<State> state) : state_(std::move(state)) {}
@@ -312,12 +318,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // of its next request (kept for the session to parse), or cancelled when the handler is done.
   // A read rather than a readiness wait: after the request's own read drained the socket, asio
   // queues it without a system call, where a wait re-arms epoll (epoll_ctl) every time.
+  // Bytes that arrive are kept and the read goes on: a client that sends one more byte and then
+  // closes has still left, and its engine request must be cancelled.
   static asio::awaitable<void> Watch(std::shared_ptr<Responder::State> st) {
     Connection& conn = *st->conn;
-    auto [ec, n] =
-        co_await conn.stream.socket().async_read_some(conn.buffer.prepare(kWatchBytes), kNoThrow);
-    conn.buffer.commit(n);
-    if (ec && ec != asio::error::operation_aborted) st->MarkGone();
+    while (!st->stop_watch && conn.buffer.size() < kWatchAheadLimit) {
+      auto [ec, n] =
+          co_await conn.stream.socket().async_read_some(conn.buffer.prepare(kWatchBytes), kNoThrow);
+      conn.buffer.commit(n);
+      if (ec) {
+        if (ec != asio::error::operation_aborted) st->MarkGone();
+        break;
+      }
+    }
     st->watch_running = false;
   }
 
@@ -425,6 +438,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         responder.CloseAfterResponse();
       }
       if (state->watch_running) {
+        state->stop_watch = true;
         beast::error_code ignored;
         conn->stream.socket().cancel(ignored);
         // The cancelled read completes in a handler already queued; the buffer is the session's

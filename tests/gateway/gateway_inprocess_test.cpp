@@ -100,6 +100,34 @@ lanes:
   EXPECT_EQ(Metric(R"(cortex_fallbacks_total{lane="coder",reason="down",to="reader"})"), "1");
 }
 
+// Issue 13: a client of a non-streamed request that sends one more byte and then closes used to
+// keep its engine generating to the end.
+TEST_F(GatewayInProcessTest, AClientThatSendsAByteMoreAndLeavesCancelsTheEngineRequest) {
+  bool engine_saw_leave = false;
+  a.handler = [&](net::HttpRequest&, net::Responder& res) -> asio::awaitable<void> {
+    engine_saw_leave = !co_await res.Sleep(30s);  // a long generation
+  };
+  StartGateway(kOneLane);
+  ASSERT_TRUE(
+      WaitFor([&] { return LaneField("coder", "state") == "\"up\""; }, 5s, "lane coder up"));
+  {
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address("127.0.0.1"), port});
+    const std::string body = R"({"model":"coder","messages":[]})";
+    const std::string request =
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        "Content-Type: application/json\r\nContent-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    asio::write(sock, asio::buffer(request));
+    ASSERT_TRUE(
+        WaitFor([&] { return OnIo([&] { return a.requests; }) == 1; }, 5s, "the engine busy"));
+    asio::write(sock, asio::buffer(std::string_view("x")));
+  }  // the client closes
+  EXPECT_TRUE(WaitFor([&] { return OnIo([&] { return engine_saw_leave; }); }, 5s,
+                      "the engine to see its request cancelled"));
+}
+
 TEST_F(GatewayInProcessTest, AClientThatLeavesMidStreamCancelsTheEngineRequest) {
   bool engine_saw_leave = false;
   a.handler = [&](net::HttpRequest&, net::Responder& res) -> asio::awaitable<void> {

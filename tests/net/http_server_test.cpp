@@ -109,6 +109,58 @@ TEST(HttpServerTest, NoticesAClientThatLeavesWhileTheHandlerWaits) {
   EXPECT_LT(noticed_after_ms, 1000);  // a functional bound (the handler would sleep 30 s)
 }
 
+// A client that sends one byte more than its request and then closes has left all the same:
+// the handler's wait ends, so the engine request behind it is cancelled.
+TEST(HttpServerTest, NoticesAClientThatSendsOneMoreByteAndThenLeaves) {
+  std::atomic<int> outcome{-1};
+  ServerThread s([&](HttpRequest&, Responder& res) -> asio::awaitable<void> {
+    outcome = (co_await res.Sleep(30s)) ? 1 : 0;
+  });
+  {
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+    asio::write(sock, asio::buffer(std::string_view("POST /x HTTP/1.1\r\nHost: x\r\n"
+                                                    "Content-Length: 2\r\n\r\n{}")));
+    std::this_thread::sleep_for(50ms);  // the handler is running and the socket watched
+    asio::write(sock, asio::buffer(std::string_view("G")));
+    std::this_thread::sleep_for(50ms);
+  }  // closed
+  for (int i = 0; i < 200 && outcome < 0; ++i)
+    std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(outcome, 0);  // within two seconds; the handler alone would sleep 30
+}
+
+// What the client sends ahead while a handler runs is kept: a pipelined request is answered
+// after the first, in order.
+TEST(HttpServerTest, AnswersARequestPipelinedWhileTheFirstWasStillRunning) {
+  ServerThread s([](HttpRequest& req, Responder& res) -> asio::awaitable<void> {
+    if (req.target() == "/slow") co_await res.Sleep(100ms);
+    co_await Echo(req, res);
+  });
+  asio::io_context io;
+  asio::ip::tcp::socket sock(io);
+  sock.connect({asio::ip::make_address("127.0.0.1"), s.port()});
+  asio::write(sock, asio::buffer(std::string_view("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")));
+  std::this_thread::sleep_for(20ms);
+  asio::write(sock, asio::buffer(std::string_view("GET /b HTTP/1.1\r\nHost: x\r\n")));
+  std::this_thread::sleep_for(20ms);
+  asio::write(sock, asio::buffer(std::string_view("Connection: close\r\n\r\n")));
+  std::string out;
+  beast::error_code ec;
+  char buf[4096];
+  for (;;) {
+    const size_t n = sock.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  const auto slow = out.find("GET /slow");
+  const auto b = out.find("GET /b");
+  ASSERT_NE(slow, std::string::npos) << out;
+  ASSERT_NE(b, std::string::npos) << out;
+  EXPECT_LT(slow, b);
+}
+
 // Responder::Wait: another coroutine wakes a waiting handler by cancelling its timer.
 TEST(HttpServerTest, WaitReturnsWhenTheTimerIsCancelled) {
   ServerThread s([&](HttpRequest&, Responder& res) -> asio::awaitable<void> {
