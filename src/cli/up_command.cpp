@@ -18,6 +18,7 @@
 #include "ingest/ingest_service.h"
 #include "ingest/lane_targets.h"
 #include "model/model_resolver.h"
+#include "net/descriptor_limit.h"
 #include "supervise/supervisor.h"
 
 namespace cortex::cli {
@@ -80,6 +81,16 @@ int RunUp(const UpOptions& options) {
   // One thread runs this loop and every socket on it (the ingest runner has its own loop and
   // reaches the gateway over HTTP), so the reactor's per-descriptor locks are dropped; the
   // scheduler keeps its locks for the resolver's background thread.
+  if (const net::DescriptorLimit fds = net::RaiseDescriptorLimit(); fds.raised()) {
+    std::fprintf(stderr, "cortex up: descriptor limit raised from %llu to %llu (the hard limit)\n",
+                 static_cast<unsigned long long>(fds.before),
+                 static_cast<unsigned long long>(fds.soft));
+  } else if (fds.soft < 4096) {
+    std::fprintf(stderr,
+                 "cortex up: descriptor limit is %llu and the hard limit allows no more; "
+                 "connections are capped to fit (raise it with `ulimit -Hn`)\n",
+                 static_cast<unsigned long long>(fds.soft));
+  }
   boost::asio::io_context io(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO);
   std::unique_ptr<supervise::Supervisor> supervisor;
   const bool launches = std::any_of(config->engines.begin(), config->engines.end(),

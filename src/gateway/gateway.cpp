@@ -92,6 +92,11 @@ Gateway::Impl::Impl(asio::io_context& io, const Config& config)
   metrics.DeclareCounter("cortex_fallbacks_total", "Requests served by a fallback lane.");
   metrics.DeclareCounter("cortex_tokens_total",
                          "Tokens by lane and direction (prompt, completion).");
+  metrics.DeclareGauge("cortex_client_connections",
+                       "Client connections open, and the cap they are held to (limit=\"cap\").");
+  metrics.DeclareCounter("cortex_client_connections_shed_total",
+                         "Client connections shed under pressure: idle ones closed at the cap, "
+                         "busy-cap refusals (503), and accepts that found no descriptor.");
   metrics.DeclareGauge("cortex_queue_depth", "Requests waiting for admission, by lane.");
   metrics.DeclareGauge("cortex_in_flight", "Requests being served, by lane.");
   metrics.DeclareGauge("cortex_lane_state",
@@ -182,6 +187,21 @@ int Gateway::Impl::ServingLane(int lane) const {
 }
 
 void Gateway::Impl::UpdateGauges() {
+  if (server) {
+    metrics.Set("cortex_client_connections", {{"limit", "open"}},
+                static_cast<double>(server->open_connections()));
+    metrics.Set("cortex_client_connections", {{"limit", "cap"}},
+                static_cast<double>(server->max_connections()));
+    const net::HttpServerStats now = server->stats();
+    const auto add = [&](const char* reason, uint64_t total, uint64_t& seen) {
+      metrics.Add("cortex_client_connections_shed_total", {{"reason", reason}},
+                  static_cast<double>(total - seen));
+      seen = total;
+    };
+    add("idle_closed", now.evicted_idle, shed_seen.evicted_idle);
+    add("refused", now.refused, shed_seen.refused);
+    add("no_descriptor", now.accept_failures, shed_seen.accept_failures);
+  }
   for (size_t i = 0; i < table.lanes().size(); ++i) {
     const std::string& name = table.lanes()[i].name;
     metrics.Set("cortex_queue_depth", {{"lane", name}}, admission.queued(static_cast<int>(i)));
@@ -298,7 +318,9 @@ asio::awaitable<void> Gateway::Impl::ProbeLoop(int engine) {
         }
       }
     }
-    rt.health.OnProbe(result, Clock::now());
+    // With no descriptor to probe with, the engine was never asked: its health stands.
+    const bool asked = conn.ok() || conn.status().code() != Status::Code::kExhausted;
+    if (asked) rt.health.OnProbe(result, Clock::now());
     if (result == EngineHealth::Probe::kOk) {
       retry = first_retry;
       timer.expires_after(interval);

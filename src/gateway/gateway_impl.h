@@ -157,6 +157,7 @@ struct Gateway::Impl : std::enable_shared_from_this<Gateway::Impl> {
   MetricsRegistry metrics;
   std::vector<LaneMeters> meters;  // per lane
   std::unique_ptr<net::HttpServer> server;
+  net::HttpServerStats shed_seen;  // the server's counts already added to the metrics
   std::map<uint64_t, std::shared_ptr<QueueWaiter>> waiters;
   asio::steady_timer expiry_timer;
   uint64_t next_id = 1;

@@ -442,12 +442,26 @@ asio::awaitable<std::shared_ptr<net::HttpConnection>> Gateway::Impl::Forward(
       if (res.client_gone()) co_return nullptr;
       if (!reused) break;
     }
+    if (failure.code() == Status::Code::kExhausted) break;
     if (!rt.managed || res.client_gone() || Clock::now() >= deadline) break;
     use.Release();
     co_await res.Sleep(std::chrono::milliseconds(100));
     if (res.client_gone()) co_return nullptr;
   }
   if (res.client_gone()) co_return nullptr;
+  if (failure.code() == Status::Code::kExhausted) {
+    // Out of descriptors here: the engine was never asked and its health stands.
+    ProxyError err;
+    err.status = http::status::service_unavailable;
+    err.message = fmt::format("cortex has no descriptor free to reach engine {}: {}", e.name,
+                              failure.message());
+    err.type = "server_error";
+    err.code = "gateway_overloaded";
+    err.retry_after_s = 1;
+    err.error_metric = "gateway_overloaded";
+    co_await Fail(res, &l, std::move(err));
+    co_return nullptr;
+  }
   rt.health.OnRequest(false, Clock::now());
   // A supervised engine that stays unreachable is being restarted: a 503 tells the client to
   // come back, as for a loading engine.

@@ -1,5 +1,7 @@
 #include "net/http_client.h"
 
+#include <cerrno>
+
 #include <fmt/format.h>
 #include <algorithm>
 #include <array>
@@ -15,6 +17,11 @@ constexpr size_t kMaxPiece = 64 * 1024;
 
 Status FromError(const beast::error_code& ec, std::string_view what) {
   if (ec == beast::error::timeout) return Status::IoError(fmt::format("{}: timed out", what));
+  // No socket could be opened here: the peer was never asked, so this says nothing about it.
+  if (ec.category() == boost::system::system_category() &&
+      (ec.value() == EMFILE || ec.value() == ENFILE || ec.value() == ENOBUFS)) {
+    return Status::Exhausted(fmt::format("{}: {}", what, ec.message()));
+  }
   return Status::IoError(fmt::format("{}: {}", what, ec.message()));
 }
 

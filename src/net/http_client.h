@@ -48,7 +48,8 @@ class RawRequest {
 
 class HttpConnection {
  public:
-  // Connects to host:port. Returns IoError (refused, unreachable) or a timeout error.
+  // Connects to host:port. Returns IoError (refused, unreachable, timed out), or Exhausted when
+  // this process could not open a socket (descriptor limit): then the peer was never tried.
   static asio::awaitable<StatusOr<std::unique_ptr<HttpConnection>>> Connect(
       asio::any_io_executor executor, std::string host, uint16_t port,
       std::chrono::milliseconds timeout);

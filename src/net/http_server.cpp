@@ -1,9 +1,13 @@
 #include "net/http_server.h"
 
 #include <fmt/format.h>
+#include <sys/resource.h>
 #include <array>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/json.hpp>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <list>
 
@@ -31,9 +35,35 @@ struct Connection {
   beast::tcp_stream stream;
   beast::flat_buffer buffer;
   std::string head;  // the response head being written, reused from request to request
+  // Between requests (or before the first): what the server may close to make room.
+  bool awaiting_request = false;
+  bool evicted = false;
+  std::chrono::steady_clock::time_point idle_since;
 };
 
+// accept's ways of saying "this process or the machine has no descriptor or buffer to spare";
+// the listening socket stays readable, so retrying at once would spin.
+bool OutOfDescriptors(const beast::error_code& ec) {
+  if (ec.category() != boost::system::system_category()) return false;
+  const int e = ec.value();
+  return e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM;
+}
+
+constexpr auto kFirstAcceptBackoff = std::chrono::milliseconds(10);
+constexpr auto kLastAcceptBackoff = std::chrono::milliseconds(500);  // nginx waits 500 ms
+// Connections refused at the cap are answered 503 and closed; past this many at once the
+// rest are closed without an answer, so refusing cannot itself use up the reserve.
+constexpr size_t kMaxRefusing = 16;
+
 }  // namespace
+
+size_t DefaultMaxConnections(uint64_t descriptor_limit) {
+  // A proxied request holds two descriptors (client and engine); a quarter (16 to 256) stays
+  // in reserve for health probes, logs, the job database and files being ingested.
+  const uint64_t reserve = std::clamp<uint64_t>(descriptor_limit / 4, 16, 256);
+  if (descriptor_limit <= reserve + 2) return 1;
+  return static_cast<size_t>(std::min<uint64_t>((descriptor_limit - reserve) / 2, 1u << 20));
+}
 
 struct Responder::State {
   State(std::shared_ptr<Connection> c, unsigned version, bool keep_alive,
@@ -373,7 +403,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // request must arrive within the header timeout.
       conn->stream.expires_after(first ? options.header_timeout : options.idle_timeout);
       first = false;
+      conn->awaiting_request = true;
+      conn->idle_since = std::chrono::steady_clock::now();
       auto [ec, n] = co_await http::async_read_header(conn->stream, conn->buffer, parser, kNoThrow);
+      conn->awaiting_request = false;
+      if (conn->evicted) break;
       std::unique_ptr<http::request_parser<http::buffer_body>> streamed;
       if (!ec && !parser.is_done() && options.stream_body && options.stream_body(parser.get())) {
         streamed = std::make_unique<http::request_parser<http::buffer_body>>(std::move(parser));
@@ -469,20 +503,74 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::awaitable<void> AcceptLoop() {
     auto self = shared_from_this();
+    asio::steady_timer backoff(io);
+    auto delay = kFirstAcceptBackoff;
     for (;;) {
       auto [ec, socket] = co_await acceptor.async_accept(kNoThrow);
       if (ec) {
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
-        continue;  // EMFILE and friends: keep serving the connections we have
+        if (OutOfDescriptors(ec)) {
+          // Keep serving the connections we have, and try again later rather than at once.
+          ++stats.accept_failures;
+          backoff.expires_after(delay);
+          co_await backoff.async_wait(kNoThrow);
+          delay = std::min(delay * 2, kLastAcceptBackoff);
+        }
+        continue;
       }
+      delay = kFirstAcceptBackoff;
       socket.set_option(tcp::no_delay(true), ec);
       auto conn = std::make_shared<Connection>(std::move(socket));
+      if (live >= max_connections && !EvictLongestIdle()) {
+        ++stats.refused;
+        if (refusing < kMaxRefusing) asio::co_spawn(io, Refuse(conn), asio::detached);
+        continue;  // otherwise closed here, unanswered
+      }
+      ++live;
       connections.push_back(conn);
       asio::co_spawn(io, Session(conn), [self, conn](std::exception_ptr) {
+        if (!conn->evicted) --self->live;
         self->connections.remove_if(
             [&](const std::weak_ptr<Connection>& w) { return w.expired() || w.lock() == conn; });
       });
     }
+  }
+
+  // At the cap, a new client is worth more than one that has sent nothing for longest: that one
+  // is closed (what a server under pressure does to keep-alive), so idle or trickling clients
+  // can never keep /health and everyone else out.
+  bool EvictLongestIdle() {
+    std::shared_ptr<Connection> oldest;
+    for (const auto& weak : connections) {
+      auto c = weak.lock();
+      if (c && c->awaiting_request && !c->evicted &&
+          (!oldest || c->idle_since < oldest->idle_since))
+        oldest = std::move(c);
+    }
+    if (!oldest) return false;
+    oldest->evicted = true;
+    --live;
+    ++stats.evicted_idle;
+    beast::error_code ignored;
+    oldest->stream.socket().cancel(ignored);
+    return true;
+  }
+
+  // Every connection is busy with a request: this one is told to come back, then closed.
+  asio::awaitable<void> Refuse(std::shared_ptr<Connection> conn) {
+    ++refusing;
+    HttpResponse response =
+        error_response(http::status::service_unavailable, "too many connections; retry shortly");
+    response.set(http::field::retry_after, "1");
+    response.version(11);
+    response.keep_alive(false);
+    response.prepare_payload();
+    conn->stream.expires_after(std::chrono::seconds(1));
+    auto [ec, n] = co_await http::async_write(conn->stream, response, kNoThrow);
+    if (!ec) co_await Linger(*conn);
+    beast::error_code ignored;
+    conn->stream.socket().close(ignored);
+    --refusing;
   }
 
   asio::io_context& io;
@@ -491,6 +579,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpHandler handler;
   ErrorResponder error_response;
   std::list<std::weak_ptr<Connection>> connections;
+  size_t max_connections = options.max_connections;
+  size_t live = 0;  // connections being served, the evicted ones not counted
+  size_t refusing = 0;
+  HttpServerStats stats;
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options, HttpHandler handler,
@@ -525,6 +617,11 @@ uint16_t HttpServer::port() const {
 }
 
 void HttpServer::Start() {
+  if (impl_->max_connections == 0) {
+    rlimit lim{};
+    const bool known = ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur != RLIM_INFINITY;
+    impl_->max_connections = DefaultMaxConnections(known ? lim.rlim_cur : 1u << 20);
+  }
   asio::co_spawn(impl_->io, impl_->AcceptLoop(), asio::detached);
 }
 
@@ -537,6 +634,14 @@ void HttpServer::Stop() {
       conn->stream.socket().close(ec);
     }
   }
+}
+
+HttpServerStats HttpServer::stats() const {
+  return impl_->stats;
+}
+
+size_t HttpServer::max_connections() const {
+  return impl_->max_connections;
 }
 
 size_t HttpServer::open_connections() const {

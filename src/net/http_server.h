@@ -7,7 +7,8 @@
 // is closed afterwards. A client that goes idle between requests is dropped after
 // `idle_timeout`; one that starts a request but does not finish it, after `header_timeout`.
 // Neither timeout ever applies while a response is being produced, so a healthy long stream is
-// never cut.
+// never cut. Connections are capped (`max_connections`) below the descriptor limit, and an
+// accept that finds no descriptor backs off instead of retrying at once.
 //
 // The Responder sends either one complete response or a chunked stream (server-sent events),
 // flushing every chunk. While a handler runs, the server watches the socket: when the client
@@ -52,7 +53,23 @@ struct HttpServerOptions {
   // the handler calls Responder::ReadBody (or answers without reading it; the connection is
   // then closed). Null: every body is read whole before the handler runs.
   std::function<bool(const HttpRequest& header)> stream_body;
+  // Connections served at once. At the cap a new connection closes the one that has waited
+  // longest for its next request; when every connection is busy it is answered 503 with
+  // Retry-After and closed. 0: DefaultMaxConnections of the descriptor limit at Start().
+  size_t max_connections = 0;
 };
+
+// What the server did under pressure, for metrics and tests.
+struct HttpServerStats {
+  uint64_t accept_failures = 0;  // accept found no descriptor; the server backed off
+  uint64_t evicted_idle = 0;     // idle connections closed to make room at the cap
+  uint64_t refused = 0;          // connections answered 503 (or closed) at the cap
+};
+
+// The connection cap for a process allowed `descriptor_limit` descriptors: each proxied request
+// holds two, and a quarter of the limit (16 to 256) stays in reserve so health probes, logs and
+// files still open when clients take every connection.
+size_t DefaultMaxConnections(uint64_t descriptor_limit);
 
 class Responder {
  public:
@@ -133,6 +150,9 @@ class HttpServer {
   // Stops accepting and closes every open connection.
   void Stop();
   size_t open_connections() const;
+  // The cap in force (options.max_connections, or the one derived at Start()).
+  size_t max_connections() const;
+  HttpServerStats stats() const;
 
  private:
   struct Impl;

@@ -1,7 +1,6 @@
 #include "sim/simulator.h"
 
 #include <fmt/format.h>
-#include <sys/resource.h>
 
 #include <boost/asio.hpp>
 #include <csignal>
@@ -10,6 +9,7 @@
 #include <memory>
 #include <thread>
 
+#include "net/descriptor_limit.h"
 #include "net/http_server.h"
 #include "sim/flavor.h"
 #include "sim/llama_flavor.h"
@@ -39,10 +39,7 @@ std::string BindAddress(const std::string& host) {
 int RunSimulator(const SimOptions& options) {
   // One socket per stream: lift the soft descriptor limit to the hard one, so a thousand
   // concurrent clients do not hit a 1024 default.
-  if (rlimit lim{}; ::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
-    lim.rlim_cur = lim.rlim_max;
-    ::setrlimit(RLIMIT_NOFILE, &lim);
-  }
+  net::RaiseDescriptorLimit();
   // 1. The model and its plan.
   std::unique_ptr<SimEngine> engine;
   std::unique_ptr<Flavor> flavor;

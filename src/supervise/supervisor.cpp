@@ -24,12 +24,16 @@ std::chrono::milliseconds Millis(double seconds) {
   return std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
 }
 
-// One request to an engine; the HTTP status, or 0 when it did not answer.
+// Request's answer when this process could not open a socket: the engine was never asked, so
+// the probe says nothing about its health.
+constexpr int kNotAsked = -1;
+
+// The HTTP status of one request to an engine; 0 when it gave no answer.
 asio::awaitable<int> Request(asio::any_io_executor ex, const std::string& host, uint16_t port,
                              net::http::verb verb, std::string target,
                              std::chrono::milliseconds timeout) {
   auto conn = co_await net::HttpConnection::Connect(ex, host, port, timeout);
-  if (!conn.ok()) co_return 0;
+  if (!conn.ok()) co_return conn.status().code() == Status::Code::kExhausted ? kNotAsked : 0;
   net::HttpRequest req{verb, target, 11};
   req.set(net::http::field::host, host);
   if (verb == net::http::verb::post) req.set(net::http::field::content_length, "0");
@@ -502,6 +506,7 @@ asio::awaitable<void> Supervisor::Impl::WatchLiveness(std::string name, uint64_t
                                         net::http::verb::get, "/health", kInterval);
     m = Find(name);
     if (m == nullptr || m->generation != generation || shutting_down) co_return;
+    if (status == kNotAsked) continue;  // our descriptors ran out, not the engine's answers
     failures = status == 0 ? failures + 1 : 0;
     if (failures >= kLivenessFailures && m->child && m->child->running() && !m->stop_expected) {
       m->log->Note(fmt::format("no answer to {} health probes in a row: killing it", failures));

@@ -18,6 +18,8 @@ const char* Status::CodeName(Code code) {
       return "unsupported";
     case Code::kOutOfRange:
       return "out of range";
+    case Code::kExhausted:
+      return "out of resources";
   }
   return "unknown";
 }

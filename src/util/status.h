@@ -28,6 +28,7 @@ class Status {
     kCorruption,       // a file's bytes contradict its own format
     kUnsupported,      // well-formed, but something we (or the engine) cannot handle
     kOutOfRange,       // a value is outside what can be represented or allowed
+    kExhausted,        // this process ran out of something (descriptors): not the peer's fault
   };
 
   Status() = default;
@@ -48,6 +49,9 @@ class Status {
   }
   static Status OutOfRange(std::string message) {
     return Status(Code::kOutOfRange, std::move(message));
+  }
+  static Status Exhausted(std::string message) {
+    return Status(Code::kExhausted, std::move(message));
   }
 
   bool ok() const { return code_ == Code::kOk; }

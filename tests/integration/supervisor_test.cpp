@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "gateway/sse.h"
@@ -115,7 +116,11 @@ class Deployment {
   // Starts `cortex up` and waits until every engine in `ready` is ready.
   void Up(const std::vector<std::string>& ready) {
     log_ = dir_.File("cortex-up.log");
-    auto p = Subprocess::Start({CORTEX_BINARY, "up", "-c", dir_.File("cortex.yaml")}, log_);
+    std::vector<std::string> argv = launcher_;
+    for (const char* arg : {CORTEX_BINARY, "up", "-c"})
+      argv.emplace_back(arg);
+    argv.push_back(dir_.File("cortex.yaml"));
+    auto p = Subprocess::Start(argv, log_);
     ASSERT_TRUE(p.ok()) << p.status().ToString();
     cortex_ = std::move(*p);
     for (const std::string& e : ready) {
@@ -184,7 +189,11 @@ class Deployment {
     }
   }
 
+  // Up() starts cortex through this command (it must exec cortex, keeping the pid).
+  void LaunchUnder(std::vector<std::string> launcher) { launcher_ = std::move(launcher); }
+
   Subprocess& cortex() { return *cortex_; }
+  const std::string& log() const { return log_; }
   const TempDir& dir() const { return dir_; }
   uint16_t gateway_port() const { return gateway_port_; }
 
@@ -193,6 +202,7 @@ class Deployment {
   TempDir dir_;
   uint16_t gateway_port_ = 0;
   std::string log_;
+  std::vector<std::string> launcher_;
   std::unique_ptr<Subprocess> cortex_;
 };
 
@@ -602,6 +612,60 @@ TEST(SupervisorDockerTest, RunsADockerEngineAsTheOnlyServiceOfItsComposeFile) {
 
 namespace cortex::testing {
 namespace {
+
+// CPU time (user + system) a process has used, from /proc/PID/stat.
+std::chrono::milliseconds CpuTime(pid_t pid) {
+  const std::string stat = ReadWholeFile("/proc/" + std::to_string(pid) + "/stat");
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  uint64_t ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stoull(field);
+  }
+  return std::chrono::milliseconds(ticks * 1000 / ::sysconf(_SC_CLK_TCK));
+}
+
+// Issue 13: cortex started with a low descriptor limit and more connections held open than it
+// has descriptors (each sending half a request). It used to spin at 100% of a core with /health
+// dead until the connections went. Now it closes the longest-idle connection for each new one,
+// stays quiet, answers /health, and its engine is never restarted for want of a probe socket.
+TEST(SupervisorDescriptorTest, ClientsHoldingMoreConnectionsThanDescriptorsNeitherSpinNorRestart) {
+  Deployment d(Engines::kSim);
+  d.Write(d.LlamaEngine("e", PickFreePort(), 2048), "  s: { engine: e }\n");
+  d.LaunchUnder({"/usr/bin/prlimit", "--nofile=128:128", "--"});
+  d.Up({"e"});
+  const pid_t engine = d.Pid("e");
+  ASSERT_GT(engine, 0);
+  boost::asio::io_context io;
+  std::vector<std::unique_ptr<boost::asio::ip::tcp::socket>> held;
+  for (int i = 0; i < 300; ++i) {
+    auto sock = std::make_unique<boost::asio::ip::tcp::socket>(io);
+    boost::system::error_code ec;
+    sock->connect({boost::asio::ip::make_address("127.0.0.1"), d.gateway_port()}, ec);
+    if (ec) continue;
+    boost::asio::write(*sock, boost::asio::buffer(std::string_view("GET /v1/models HTTP/1.1\r\n")),
+                       ec);
+    held.push_back(std::move(sock));
+  }
+  ASSERT_GT(held.size(), 200u);  // more than cortex's 128 descriptors
+  std::this_thread::sleep_for(500ms);
+  const auto before = CpuTime(d.cortex().pid());
+  std::this_thread::sleep_for(2s);
+  const auto used = CpuTime(d.cortex().pid()) - before;
+  EXPECT_LT(used.count(), 500) << "ms of CPU in two seconds (spinning takes all of it)";
+  auto health = Http(d.gateway_port(), "GET", "/health", "", {}, 5s);
+  EXPECT_EQ(health.status, 200) << health.body;
+  // Three liveness probes 2 s apart would have killed the engine had they found no socket.
+  std::this_thread::sleep_for(5s);
+  EXPECT_EQ(d.Pid("e"), engine);
+  EXPECT_EQ(d.Engine("e").at("restarts").to_number<int>(), 0);
+  const std::string metrics = Http(d.gateway_port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("cortex_client_connections_shed_total{reason=\"idle_closed\"}"),
+            std::string::npos);
+  EXPECT_EQ(d.Chat("s")->status, 200);
+  EXPECT_NE(ReadWholeFile(d.log()).find("descriptor limit is 128"), std::string::npos)
+      << ReadWholeFile(d.log());
+}
 
 // An engine that stops answering while its process lives (a deadlock, a stuck driver call) is
 // killed after three silent health probes and restarted like a crashed one.
