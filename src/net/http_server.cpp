@@ -185,9 +185,10 @@ bool Responder::keep_alive() const {
 
 namespace {
 
-// Writes the connection's head buffer and then `body`: the end of Send and SendBody.
-asio::awaitable<bool> WriteWhole(Responder::State& s, std::string_view body) {
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(s.conn->head), asio::buffer(body)};
+// Writes the last bytes of a response (all of it, or a stream's last chunk) and marks it
+// finished; false when the client is gone.
+template <class ConstBuffers>
+asio::awaitable<bool> WriteFinal(Responder::State& s, const ConstBuffers& buffers) {
   s.conn->stream.expires_after(s.write_timeout);
   auto [ec, n] = co_await asio::async_write(s.conn->stream, buffers, kNoThrow);
   s.conn->stream.expires_never();
@@ -217,7 +218,9 @@ asio::awaitable<bool> Responder::Send(HttpResponse response) {
   line.append(reason.data(), reason.size());
   SerializeHead(line, response.base(), &s.conn->head);
   const std::string_view body = response.body();
-  co_return co_await WriteWhole(s, body);
+  // The head buffer, then the body, in one write.
+  const std::array<asio::const_buffer, 2> whole{asio::buffer(s.conn->head), asio::buffer(body)};
+  co_return co_await WriteFinal(s, whole);
 }
 
 asio::awaitable<bool> Responder::SendBody(http::status status, std::string_view content_type,
@@ -239,7 +242,8 @@ asio::awaitable<bool> Responder::SendBody(http::status status, std::string_view 
   if (s.version < 11 && keep) head.append("\r\nConnection: keep-alive");
   head.append("\r\n\r\n");
   const std::string_view bytes = body;
-  co_return co_await WriteWhole(s, bytes);
+  const std::array<asio::const_buffer, 2> whole{asio::buffer(s.conn->head), asio::buffer(bytes)};
+  co_return co_await WriteFinal(s, whole);
 }
 
 asio::awaitable<bool> Responder::StartChunked(http::response_header<> header, http::status status) {
@@ -287,16 +291,8 @@ asio::awaitable<bool> Responder::FinishChunked() {
   State& s = *state_;
   if (s.gone) co_return false;
   static constexpr std::string_view kLastChunk = "0\r\n\r\n";
-  s.conn->stream.expires_after(s.write_timeout);
-  auto [ec, n] = co_await asio::async_write(
-      s.conn->stream, asio::buffer(kLastChunk.data(), kLastChunk.size()), kNoThrow);
-  s.conn->stream.expires_never();
-  s.finished = true;
-  if (ec) {
-    s.MarkGone();
-    co_return false;
-  }
-  co_return true;
+  const asio::const_buffer last = asio::buffer(kLastChunk.data(), kLastChunk.size());
+  co_return co_await WriteFinal(s, last);
 }
 
 asio::awaitable<bool> Responder::Sleep(std::chrono::steady_clock::duration duration) {

@@ -51,6 +51,19 @@ class ServerThread {
   std::thread thread_;
 };
 
+// Everything the server sends until it closes the connection.
+std::string ReadUntilClosed(asio::ip::tcp::socket& sock) {
+  std::string out;
+  beast::error_code ec;
+  char buf[4096];
+  for (;;) {
+    const size_t n = sock.read_some(asio::buffer(buf), ec);
+    if (ec) break;
+    out.append(buf, n);
+  }
+  return out;
+}
+
 asio::awaitable<void> Echo(HttpRequest& req, Responder& res) {
   HttpResponse r{http::status::ok, req.version()};
   r.set(http::field::content_type, "text/plain");
@@ -151,14 +164,7 @@ TEST(HttpServerTest, AnswersARequestPipelinedWhileTheFirstWasStillRunning) {
   asio::write(sock, asio::buffer(std::string_view("GET /b HTTP/1.1\r\nHost: x\r\n")));
   std::this_thread::sleep_for(20ms);
   asio::write(sock, asio::buffer(std::string_view("Connection: close\r\n\r\n")));
-  std::string out;
-  beast::error_code ec;
-  char buf[4096];
-  for (;;) {
-    const size_t n = sock.read_some(asio::buffer(buf), ec);
-    if (ec) break;
-    out.append(buf, n);
-  }
+  const std::string out = ReadUntilClosed(sock);
   const auto slow = out.find("GET /slow");
   const auto b = out.find("GET /b");
   ASSERT_NE(slow, std::string::npos) << out;
@@ -254,15 +260,7 @@ std::string RawExchange(uint16_t port, const std::string& bytes) {
   asio::ip::tcp::socket sock(io);
   sock.connect({asio::ip::make_address("127.0.0.1"), port});
   asio::write(sock, asio::buffer(bytes));
-  std::string out;
-  beast::error_code ec;
-  char buf[4096];
-  for (;;) {
-    const size_t n = sock.read_some(asio::buffer(buf), ec);
-    if (ec) break;
-    out.append(buf, n);
-  }
-  return out;
+  return ReadUntilClosed(sock);
 }
 
 // Holds `n` connections to the server open, sending nothing.
