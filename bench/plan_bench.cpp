@@ -9,9 +9,9 @@
 
 #include "config/config.h"
 #include "config/config_loader.h"
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_models.h"
 #include "model/known_models.h"
-#include "model/model_resolver.h"
-#include "plan/deployment_plan.h"
 #include "plan/llama_cpp_plan.h"
 
 namespace cortex {
@@ -83,7 +83,7 @@ void BM_PlanDeploymentStrixHalo(benchmark::State& state) {
   const std::string base_dir = std::filesystem::path(path).parent_path().string();
   std::map<std::string, StatusOr<ModelInfo>> models;
   for (const EngineConfig& e : config->engines)
-    models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
+    models.emplace(e.name, ResolveEngineModel(e, base_dir));
 
   size_t findings = 0;
   for (auto _ : state) {

@@ -27,9 +27,9 @@
 #include <thread>
 #include <vector>
 
+#include "model/synthetic_model.h"
 #include "net/http_client.h"
 #include "support/subprocess.h"
-#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 
 namespace cortex {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: installs missing Debian packages, builds, runs the unit and integration tests
-# with CTest, then fuzzes the GGUF reader (CORTEX_FUZZ_SECONDS, default 60) and the archive
+# Runs every test: installs missing Debian packages, checks the formatting (scripts/format.sh),
+# builds with warnings as errors, runs the unit and integration tests with CTest (the include
+# layering among them), then fuzzes the GGUF reader (CORTEX_FUZZ_SECONDS, default 60) and the archive
 # reader and packer (CORTEX_ARCHIVE_FUZZ_SECONDS, default 30) for a bounded time.
 #
 # Opt-in: with CORTEX_LLAMA_SERVER=/path/to/llama-server the planner is also checked against a
@@ -13,7 +14,8 @@ cd "${root}"
 jobs="$(nproc)"
 
 scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo
+scripts/format.sh --check
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCORTEX_WERROR=ON
 cmake --build build -j "${jobs}"
 ctest --test-dir build --output-on-failure -j "${jobs}" --timeout 600
 scripts/fuzz.sh "${CORTEX_FUZZ_SECONDS:-60}" gguf

@@ -12,9 +12,9 @@
 #include <map>
 
 #include "config/config_loader.h"
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_models.h"
 #include "engine/compose_file.h"
-#include "model/model_resolver.h"
-#include "plan/deployment_plan.h"
 
 namespace cortex::cli {
 void AddComposeOptions(CLI::App& app, ComposeCommandOptions& options) {

@@ -10,9 +10,9 @@
 #include "cli/config_path.h"
 #include "cli/demo_config.h"
 #include "config/config_loader.h"
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_models.h"
 #include "doctor/doctor.h"
-#include "model/model_resolver.h"
-#include "plan/deployment_plan.h"
 #include "supervise/supervisor.h"
 
 extern char** environ;

@@ -17,13 +17,13 @@
 
 #include "cli/config_path.h"
 #include "config/config_loader.h"
+#include "deploy/engine_models.h"
 #include "gateway/sse.h"
 #include "ingest/archive_reader.h"
 #include "ingest/lane_targets.h"
 #include "ingest/packer.h"
 #include "ingest/tar_writer.h"
 #include "ingest/token_counter.h"
-#include "model/model_resolver.h"
 #include "net/http_client.h"
 
 namespace cortex::cli {

@@ -13,8 +13,8 @@
 #include "cli/plan_report.h"
 #include "cli/plan_svg.h"
 #include "config/config_loader.h"
-#include "model/model_resolver.h"
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_models.h"
 
 namespace cortex::cli {
 void AddPlanOptions(CLI::App& app, PlanOptions& options) {

@@ -101,7 +101,8 @@ std::string RenderPlanText(const DeploymentPlan& plan, const std::string& config
 
   out += "\nengines\n";
   for (const EnginePlan& e : plan.engines) {
-    out += fmt::format("  {} ({}): {}\n", e.name, EngineKindName(e.kind),
+    out += fmt::format("  {} ({}) on {}:{}{}: {}\n", e.name, EngineKindName(e.kind), e.host, e.port,
+                       e.port_assigned ? " (port from supervisor.engine_ports)" : "",
                        e.model_name.empty() ? "model not resolved" : e.model_name);
     if (!e.model_provenance.empty()) out += fmt::format("      source: {}\n", e.model_provenance);
     if (!e.planned) continue;
@@ -195,6 +196,9 @@ json::value PlanToJson(const DeploymentPlan& plan) {
     json::object o;
     o["name"] = e.name;
     o["engine"] = std::string(EngineKindName(e.kind));
+    o["host"] = e.host;
+    o["port"] = e.port;
+    o["port_assigned"] = e.port_assigned;
     o["model"] = e.model_name;
     o["model_source"] = e.model_provenance;
     o["weights_exact"] = e.weights_exact;

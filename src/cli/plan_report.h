@@ -5,7 +5,7 @@
 #include <boost/json/value.hpp>
 #include <string>
 
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
 
 namespace cortex::cli {
 

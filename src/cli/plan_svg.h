@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
 
 namespace cortex::cli {
 

@@ -20,12 +20,21 @@ std::string Text(const json::value& v) {
   return json::serialize(v);
 }
 
+// "5800", or "5800 auto" when cortex chose it (the engine's config gives no port).
+std::string PortText(const json::object& engine) {
+  const json::value* port = engine.if_contains("port");
+  if (port == nullptr || !port->is_number()) return "-";
+  const json::value* assigned = engine.if_contains("port_assigned");
+  const bool automatic = assigned != nullptr && assigned->is_bool() && assigned->as_bool();
+  return Text(*port) + (automatic ? " auto" : "");
+}
+
 }  // namespace
 
 std::string StatusTable(const json::object& s) {
   std::string out =
-      fmt::format("{:<22} {:<9} {:<8} {:>8} {:>10} {:>10} {:>9} {}\n", "engine", "state", "profile",
-                  "pid", "plan GiB", "actual GiB", "restarts", "note");
+      fmt::format("{:<22} {:<9} {:<9} {:<8} {:>8} {:>10} {:>10} {:>9} {}\n", "engine", "state",
+                  "port", "profile", "pid", "plan GiB", "actual GiB", "restarts", "note");
   for (const json::value& v : s.at("engines").as_array()) {
     const json::object& e = v.as_object();
     std::string note;
@@ -35,10 +44,10 @@ std::string StatusTable(const json::object& s) {
       const std::string failure = Text(e.at("failure"));
       note = failure.substr(0, std::min<size_t>(failure.find('\n'), 100));
     }
-    out += fmt::format("{:<22} {:<9} {:<8} {:>8} {:>10} {:>10} {:>9} {}\n", Text(e.at("name")),
-                       Text(e.at("state")), Text(e.at("profile")), Text(e.at("pid")),
-                       GiB(e.at("ledger_bytes")), GiB(e.at("actual_bytes")), Text(e.at("restarts")),
-                       note);
+    out += fmt::format("{:<22} {:<9} {:<9} {:<8} {:>8} {:>10} {:>10} {:>9} {}\n",
+                       Text(e.at("name")), Text(e.at("state")), PortText(e), Text(e.at("profile")),
+                       Text(e.at("pid")), GiB(e.at("ledger_bytes")), GiB(e.at("actual_bytes")),
+                       Text(e.at("restarts")), note);
   }
   // An /admin/events snapshot also has the gateway's counts per lane.
   const json::array& lanes = s.at("lanes").as_array();

@@ -14,10 +14,10 @@
 #include "cli/demo_config.h"
 #include "config/argos_env.h"
 #include "config/config_loader.h"
+#include "deploy/engine_models.h"
 #include "gateway/gateway.h"
 #include "ingest/ingest_service.h"
 #include "ingest/lane_targets.h"
-#include "model/model_resolver.h"
 #include "net/descriptor_limit.h"
 #include "supervise/supervisor.h"
 

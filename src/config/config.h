@@ -98,7 +98,11 @@ struct EngineConfig {
   // launched. "http://host:port". With a url, port, budget and model are optional.
   std::string url;
   std::string host = "127.0.0.1";
-  uint16_t port = 0;          // required, 1..65535
+  // 1..65535. When the file leaves it out (and gives no url), the loader assigns the lowest
+  // port of supervisor.engine_ports that no engine and not the gateway uses, in file order, and
+  // sets port_assigned; `cortex plan` and `cortex status` show which.
+  uint16_t port = 0;
+  bool port_assigned = false;
   uint64_t budget_bytes = 0;  // required, > 0
   // Memory the process needs beyond what the planner computes (runtime, kernels; vLLM's
   // non-torch allocations). Unset: the planner's default for the engine kind.
@@ -182,6 +186,10 @@ struct SupervisorConfig {
   uint64_t log_max_bytes = 10ull << 20;  // per log file, then rotated (YAML: log_max_size)
   int log_files = 3;                     // rotated files kept
   double memory_drift = 0.15;            // actual memory beyond planned by this fraction: a warning
+  // Where engines without `port:` get theirs (YAML: engine_ports: 5800-5999, as llama-swap's
+  // startPort 5800).
+  uint16_t engine_port_first = 5800;
+  uint16_t engine_port_last = 5999;
   SourcePos pos;
 };
 

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string_view>
 #include <utility>
@@ -323,6 +324,31 @@ std::string FirstContentLine(std::string_view text) {
   return "";
 }
 
+// Engines without `port:` take the lowest free port of supervisor.engine_ports, in file order:
+// the same file always gives the same ports, so plan, compose, up and status agree.
+void AssignEnginePorts(const LoadContext& ctx, Config* config, Diagnostics* diag) {
+  std::set<uint32_t> taken;
+  if (ctx.gateway_port) taken.insert(*ctx.gateway_port);
+  for (const EngineConfig& e : config->engines) {
+    if (!e.port_assigned && e.port != 0) taken.insert(e.port);  // given, or an engine's url
+  }
+  uint32_t next = config->supervisor.engine_port_first;
+  for (EngineConfig& e : config->engines) {
+    if (!e.port_assigned) continue;
+    while (next <= config->supervisor.engine_port_last && taken.count(next) != 0)
+      ++next;
+    if (next > config->supervisor.engine_port_last) {
+      diag->Add(e.pos, fmt::format("engines.{}: no port given and none left in "
+                                   "supervisor.engine_ports {}-{}; set port: or widen the range",
+                                   e.name, config->supervisor.engine_port_first,
+                                   config->supervisor.engine_port_last));
+      continue;
+    }
+    e.port = static_cast<uint16_t>(next);
+    taken.insert(next);
+  }
+}
+
 StatusOr<Config> ParseDocument(const YAML::Node& root, const std::string& path) {
   Diagnostics diag;
   LoadContext ctx;
@@ -352,6 +378,7 @@ StatusOr<Config> ParseDocument(const YAML::Node& root, const std::string& path) 
   if (const MapEntry* e = top.Find("ingest")) {
     config_internal::ReadIngest(*e, config.lanes, &config.ingest, &diag);
   }
+  AssignEnginePorts(ctx, &config, &diag);
   if (!diag.empty()) return Status::InvalidArgument(diag.Join(path));
   return config;
 }

@@ -200,7 +200,9 @@ void ReadEngine(const MapEntry& entry, const LoadContext& ctx, std::map<int64_t,
       out->host = *host;
     }
   }
-  if (const MapEntry* e = url ? nullptr : keys.Require("port")) {
+  // Without a port the loader assigns one once every engine is read (AssignEnginePorts).
+  if (!url && keys.Find("port") == nullptr) out->port_assigned = true;
+  if (const MapEntry* e = url ? nullptr : keys.Find("port")) {
     if (std::optional<int64_t> port = ReadInt(e->value, 1, 65535, diag)) {
       out->port = static_cast<uint16_t>(*port);
       const int line = e->value.pos.line;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdio>
 
 #include "config/sections.h"
 
@@ -110,7 +111,7 @@ void ReadSupervisor(const MapEntry& entry, SupervisorConfig* out, Diagnostics* d
   MapReader keys(entry.value, entry.key_pos,
                  {"drain_timeout", "stop_timeout", "ready_timeout", "restart_backoff",
                   "restart_backoff_max", "max_restarts", "restart_window", "load_wait", "log_dir",
-                  "log_max_size", "log_files", "memory_drift"},
+                  "log_max_size", "log_files", "memory_drift", "engine_ports"},
                  diag);
   auto seconds = [&](std::string_view key, double min, double max, double* value) {
     if (const MapEntry* e = keys.Find(key)) {
@@ -156,6 +157,21 @@ void ReadSupervisor(const MapEntry& entry, SupervisorConfig* out, Diagnostics* d
       } else {
         out->log_max_bytes = *size;
       }
+    }
+  }
+  if (const MapEntry* e = keys.Find("engine_ports")) {
+    // FIRST-LAST, both ports, FIRST <= LAST.
+    const std::string text = e->value.node.IsScalar() ? e->value.node.Scalar() : "";
+    unsigned first = 0, last = 0;
+    char tail = 0;
+    if (std::sscanf(text.c_str(), "%u-%u%c", &first, &last, &tail) == 2 && first >= 1 &&
+        first <= last && last <= 65535) {
+      out->engine_port_first = static_cast<uint16_t>(first);
+      out->engine_port_last = static_cast<uint16_t>(last);
+    } else {
+      diag->Add(e->value.pos, fmt::format("{}: expected a port range FIRST-LAST such as "
+                                          "5800-5999, got {}",
+                                          e->value.path, Describe(e->value.node)));
     }
   }
   if (const MapEntry* e = keys.Find("log_files")) {

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "deploy/deployment_plan.h"
 #include "doctor/check_result.h"
 #include "doctor/host.h"
-#include "plan/deployment_plan.h"
 
 namespace cortex::doctor {
 

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
 
 namespace cortex {
 

@@ -36,7 +36,7 @@
 #include <vector>
 
 #include "config/config.h"
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
 #include "util/status.h"
 
 namespace cortex {

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_settings.h"
 #include "gateway/lane_table.h"
-#include "plan/deployment_plan.h"
 #include "plan/prefill_estimate.h"
 
 namespace cortex::ingest {
@@ -62,7 +63,8 @@ std::optional<double> EstimatePrefillSeconds(const Config& config, const LaneTar
   if (target.prefill_tokens_per_s > 0) {
     return static_cast<double>(tokens) / target.prefill_tokens_per_s;
   }
-  if (target.model) return PrefillSeconds(*target.model, config.machine, 0, tokens);
+  if (target.model)
+    return PrefillSeconds(*target.model, MachineComputeOf(config.machine), 0, tokens);
   return std::nullopt;
 }
 

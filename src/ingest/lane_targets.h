@@ -37,7 +37,7 @@ struct LaneTarget {
 };
 
 // One target per lane, in config order. Models are resolved by the caller (see
-// model/model_resolver.h); a lane whose engine cannot be planned keeps ctx 0.
+// deploy/engine_models.h); a lane whose engine cannot be planned keeps ctx 0.
 std::vector<LaneTarget> LaneTargets(const Config& config,
                                     const std::map<std::string, StatusOr<ModelInfo>>& models);
 

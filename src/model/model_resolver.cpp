@@ -9,8 +9,7 @@
 
 namespace cortex {
 
-StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind,
-                                 const std::string& base_dir) {
+StatusOr<ModelInfo> ResolveModel(const ModelLocation& ref, const std::string& base_dir) {
   namespace fs = std::filesystem;
   if (!ref.path.empty()) {
     fs::path path(ref.path);
@@ -18,11 +17,8 @@ StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind,
     std::error_code ec;
     const auto status = fs::status(path, ec);
     if (!ec && fs::is_directory(status)) return ReadHfModelDir(path.string());
-    if (!ec && fs::exists(status)) {
-      (void)kind;  // a file is GGUF whichever engine reads it; vLLM's GGUF support reads the same
-                   // header
-      return ReadGgufModel(path.string());
-    }
+    // A file is GGUF whichever engine reads it: vLLM's GGUF support reads the same header.
+    if (!ec && fs::exists(status)) return ReadGgufModel(path.string());
     if (ref.hf.empty()) {
       return Status::NotFound(fmt::format(
           "model {} does not exist; add `hf: <repo id>` and `quant:` to plan from the built-in "
@@ -31,25 +27,12 @@ StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind,
     }
   }
   if (ref.hf.empty()) return Status::InvalidArgument("model needs a path or an hf repo id");
-  const std::string quant =
-      ref.quant.empty() ? (kind == EngineKind::kVllm ? "bf16" : "q4_k_m") : ref.quant;
-  auto info = LookupKnownModel(ref.hf, quant);
+  auto info = LookupKnownModel(ref.hf, ref.quant);
   if (!info.ok()) return info.status();
   if (!ref.path.empty()) {
     info->provenance = fmt::format("{} (file {} not present)", info->provenance, ref.path);
   }
   return info;
-}
-
-std::map<std::string, StatusOr<ModelInfo>> ResolveEngineModels(const Config& config) {
-  std::error_code ec;
-  const std::string base_dir =
-      std::filesystem::absolute(std::filesystem::path(config.path), ec).parent_path().string();
-  std::map<std::string, StatusOr<ModelInfo>> models;
-  for (const EngineConfig& e : config.engines) {
-    if (e.url.empty()) models.emplace(e.name, ResolveModel(e.model, e.kind, base_dir));
-  }
-  return models;
 }
 
 }  // namespace cortex

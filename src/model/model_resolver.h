@@ -5,23 +5,27 @@
 // or only `hf:` is given, the built-in table describes the model from its repo id and `quant:`,
 // and the ModelInfo says its weights are estimated. Relative paths are taken from `base_dir`
 // (the config file's directory).
+//
+// The model layer knows nothing of the config: deploy/engine_models.h turns an engine's
+// `model:` entry into a ModelLocation and resolves every engine of a config.
 #pragma once
 
-#include <map>
 #include <string>
 
-#include "config/config.h"
 #include "model/model_info.h"
 #include "util/status.h"
 
 namespace cortex {
 
+// Where a model's description comes from: a file or directory, a Hugging Face repo id, or both.
+struct ModelLocation {
+  std::string path;   // GGUF file or Hugging Face model directory
+  std::string hf;     // repo id in the built-in table
+  std::string quant;  // the table's quantization when only `hf` is used; must not be empty then
+};
+
 // Returns the model, or NotFound (no file and no `hf:` to fall back on), or the reader's error
 // prefixed with the path.
-StatusOr<ModelInfo> ResolveModel(const ModelRef& ref, EngineKind kind, const std::string& base_dir);
-
-// The models of every engine cortex launches (engines given by `url` run elsewhere and are left
-// out), by engine name, with paths taken from the config file's directory.
-std::map<std::string, StatusOr<ModelInfo>> ResolveEngineModels(const Config& config);
+StatusOr<ModelInfo> ResolveModel(const ModelLocation& location, const std::string& base_dir);
 
 }  // namespace cortex

@@ -12,40 +12,6 @@ namespace {
 constexpr uint32_t kMaxSeq = 256;
 constexpr int64_t kAutoSlots = 4;  // llama-server's -np auto
 
-Status ReadInt(const FlagMap& flags, std::string_view name, int64_t* out) {
-  const FlagValue* v = FindFlag(flags, name);
-  if (v == nullptr) return Status::Ok();
-  if (v->kind != FlagValue::Kind::kInt) {
-    return Status::InvalidArgument(
-        fmt::format("flag {}: expected an integer, got \"{}\"", name, v->text));
-  }
-  *out = v->int_value;
-  return Status::Ok();
-}
-
-StatusOr<std::optional<bool>> ReadBool(const FlagMap& flags, std::string_view name) {
-  const FlagValue* v = FindFlag(flags, name);
-  if (v == nullptr) return std::optional<bool>();
-  if (v->kind == FlagValue::Kind::kBool) return std::optional<bool>(v->bool_value);
-  if (v->text == "on") return std::optional<bool>(true);
-  if (v->text == "off") return std::optional<bool>(false);
-  return Status::InvalidArgument(
-      fmt::format("flag {}: expected true or false, got \"{}\"", name, v->text));
-}
-
-Status ReadCacheType(const FlagMap& flags, std::string_view name, GgmlType* out) {
-  const FlagValue* v = FindFlag(flags, name);
-  if (v == nullptr) return Status::Ok();
-  auto type = GgmlTypeFromName(v->text);
-  if (!type || !IsKvCacheType(*type)) {
-    return Status::InvalidArgument(fmt::format(
-        "flag {}: expected one of f32 f16 bf16 q8_0 q4_0 q4_1 iq4_nl q5_0 q5_1, got \"{}\"", name,
-        v->text));
-  }
-  *out = *type;
-  return Status::Ok();
-}
-
 }  // namespace
 
 std::string_view FlashAttnName(FlashAttnMode mode) {
@@ -58,52 +24,6 @@ std::string_view FlashAttnName(FlashAttnMode mode) {
       return "off";
   }
   return "auto";
-}
-
-StatusOr<LlamaCppSettings> ReadLlamaCppSettings(const FlagMap& flags) {
-  LlamaCppSettings s;
-  for (auto [name, field] :
-       {std::pair{"ctx-size", &s.ctx_size}, std::pair{"parallel", &s.parallel},
-        std::pair{"batch-size", &s.batch_size}, std::pair{"ubatch-size", &s.ubatch_size},
-        std::pair{"cache-ram", &s.cache_ram_mib}}) {
-    if (Status st = ReadInt(flags, name, field); !st.ok()) return st;
-  }
-  if (const FlagValue* v = FindFlag(flags, "n-gpu-layers")) {
-    if (v->kind == FlagValue::Kind::kInt) {
-      s.n_gpu_layers = v->int_value;
-    } else if (v->text == "auto") {
-      s.n_gpu_layers = -1;
-    } else if (v->text == "all") {
-      s.n_gpu_layers = -2;
-    } else {
-      return Status::InvalidArgument(
-          fmt::format("flag n-gpu-layers: expected a number, auto or all, got \"{}\"", v->text));
-    }
-  }
-  auto unified = ReadBool(flags, "kv-unified");
-  if (!unified.ok()) return unified.status();
-  s.kv_unified = *unified;
-  auto swa_full = ReadBool(flags, "swa-full");
-  if (!swa_full.ok()) return swa_full.status();
-  s.swa_full = swa_full->value_or(false);
-  auto no_offload = ReadBool(flags, "no-kv-offload");
-  if (!no_offload.ok()) return no_offload.status();
-  s.kv_offload = !no_offload->value_or(false);
-  if (Status st = ReadCacheType(flags, "cache-type-k", &s.cache_type_k); !st.ok()) return st;
-  if (Status st = ReadCacheType(flags, "cache-type-v", &s.cache_type_v); !st.ok()) return st;
-  if (const FlagValue* v = FindFlag(flags, "flash-attn")) {
-    if (v->text == "on" || (v->kind == FlagValue::Kind::kBool && v->bool_value)) {
-      s.flash_attn = FlashAttnMode::kOn;
-    } else if (v->text == "off" || (v->kind == FlagValue::Kind::kBool && !v->bool_value)) {
-      s.flash_attn = FlashAttnMode::kOff;
-    } else if (v->text == "auto") {
-      s.flash_attn = FlashAttnMode::kAuto;
-    } else {
-      return Status::InvalidArgument(
-          fmt::format("flag flash-attn: expected on, off or auto, got \"{}\"", v->text));
-    }
-  }
-  return s;
 }
 
 uint32_t LlamaCppPlan::ctx_per_slot(const ModelInfo& model) const {

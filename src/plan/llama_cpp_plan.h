@@ -25,7 +25,6 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
 #include "model/ggml_type.h"
 #include "model/model_info.h"
 #include "plan/compute_buffer.h"
@@ -37,7 +36,8 @@ namespace cortex {
 
 enum class FlashAttnMode { kAuto, kOn, kOff };
 
-// llama-server's memory-relevant flags, with its defaults.
+// llama-server's memory-relevant flags, with its defaults (deploy/engine_settings.h reads them
+// from an engine's config).
 struct LlamaCppSettings {
   int64_t ctx_size = 0;   // 0: training context
   int64_t parallel = -1;  // -1: auto (4 slots, unified cache)
@@ -52,10 +52,6 @@ struct LlamaCppSettings {
   bool swa_full = false;
   bool kv_offload = true;
 };
-
-// Reads the settings from an engine's `flags`. Values were validated by the config loader; a
-// value that still does not parse gives InvalidArgument naming the flag.
-StatusOr<LlamaCppSettings> ReadLlamaCppSettings(const FlagMap& flags);
 
 struct LlamaCppPlan {
   LlamaCppSettings settings;  // as given

@@ -33,7 +33,7 @@ double WindowedKeys(double a, double b, double w) {
   return (w * w - a * a) / 2 + w * (b - w);
 }
 
-bool Known(const MachineConfig& machine, const PrefillFlops& f) {
+bool Known(const MachineCompute& machine, const PrefillFlops& f) {
   return machine.compute_flops > 0 && machine.compute_efficiency > 0 &&
          machine.attention_efficiency > 0 && f.dense_per_token > 0;
 }
@@ -74,7 +74,7 @@ PrefillFlops PrefillFlopsOf(const ModelInfo& model) {
   return f;
 }
 
-std::optional<double> PrefillSeconds(const ModelInfo& model, const MachineConfig& machine,
+std::optional<double> PrefillSeconds(const ModelInfo& model, const MachineCompute& machine,
                                      uint64_t start_depth, uint64_t n_tokens) {
   const PrefillFlops f = PrefillFlopsOf(model);
   if (!Known(machine, f)) return std::nullopt;
@@ -89,7 +89,7 @@ std::optional<double> PrefillSeconds(const ModelInfo& model, const MachineConfig
 }
 
 std::optional<double> PrefillTokensPerSecondAtDepth(const ModelInfo& model,
-                                                    const MachineConfig& machine, uint64_t depth) {
+                                                    const MachineCompute& machine, uint64_t depth) {
   const PrefillFlops f = PrefillFlopsOf(model);
   if (!Known(machine, f)) return std::nullopt;
   const double d = static_cast<double>(depth);

@@ -44,10 +44,17 @@
 #include <cstdint>
 #include <optional>
 
-#include "config/config.h"
 #include "model/model_info.h"
 
 namespace cortex {
+
+// The machine's compute as the estimate sees it. The config's `machine:` section holds these
+// and their defaults (deploy/engine_settings.h: MachineComputeOf); here nothing is assumed.
+struct MachineCompute {
+  double compute_flops = 0;         // peak dense FLOP/s (fp16); 0: unknown
+  double compute_efficiency = 0;    // fraction of peak the matmuls reach, (0, 1]
+  double attention_efficiency = 0;  // fraction attention over the cache reaches, (0, 1]
+};
 
 struct PrefillFlops {
   double dense_per_token = 0;        // 2 × active parameters
@@ -68,11 +75,11 @@ PrefillFlops PrefillFlopsOf(const ModelInfo& model);
 // Seconds to prefill `n_tokens` prompt tokens into a cache that already holds `start_depth`
 // tokens; 0 for no tokens. nullopt when the machine's compute is unknown (0) or the model has
 // no shapes to count.
-std::optional<double> PrefillSeconds(const ModelInfo& model, const MachineConfig& machine,
+std::optional<double> PrefillSeconds(const ModelInfo& model, const MachineCompute& machine,
                                      uint64_t start_depth, uint64_t n_tokens);
 
 // Prompt tokens per second at `depth` (the marginal rate there); nullopt as above.
 std::optional<double> PrefillTokensPerSecondAtDepth(const ModelInfo& model,
-                                                    const MachineConfig& machine, uint64_t depth);
+                                                    const MachineCompute& machine, uint64_t depth);
 
 }  // namespace cortex

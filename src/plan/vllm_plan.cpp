@@ -14,16 +14,6 @@ constexpr double kDefaultUtilization = 0.92;
 constexpr uint64_t kLargeDevice = 70 * kGiB;  // vLLM raises its batch defaults above this
 constexpr uint64_t kCudaGraphEstimate = 512 * kMiB;
 
-StatusOr<std::optional<uint64_t>> ReadCount(const FlagMap& flags, std::string_view name) {
-  const FlagValue* v = FindFlag(flags, name);
-  if (v == nullptr) return std::optional<uint64_t>();
-  if (v->kind != FlagValue::Kind::kInt || v->int_value < 1) {
-    return Status::InvalidArgument(
-        fmt::format("flag {}: expected a positive integer, got \"{}\"", name, v->text));
-  }
-  return std::optional<uint64_t>(static_cast<uint64_t>(v->int_value));
-}
-
 uint64_t DtypeBytes(std::string_view dtype) {
   if (dtype.substr(0, 3) == "fp8") return 1;
   return 2;  // auto (bf16/fp16 checkpoints), bfloat16, float16
@@ -40,48 +30,6 @@ uint64_t VllmKvBytesPerToken(const ModelInfo& model, uint64_t dtype_bytes) {
     per_token += (k + v) * dtype_bytes;
   }
   return per_token;
-}
-
-StatusOr<VllmSettings> ReadVllmSettings(const FlagMap& flags) {
-  VllmSettings s;
-  if (const FlagValue* v = FindFlag(flags, "max-model-len"); v != nullptr && v->text != "auto") {
-    auto n = ReadCount(flags, "max-model-len");
-    if (!n.ok()) return n.status();
-    s.max_model_len = *n;
-  }
-  auto seqs = ReadCount(flags, "max-num-seqs");
-  if (!seqs.ok()) return seqs.status();
-  s.max_num_seqs = *seqs;
-  auto batched = ReadCount(flags, "max-num-batched-tokens");
-  if (!batched.ok()) return batched.status();
-  s.max_num_batched_tokens = *batched;
-  auto block = ReadCount(flags, "block-size");
-  if (!block.ok()) return block.status();
-  if (*block) s.block_size = **block;
-  if (const FlagValue* v = FindFlag(flags, "gpu-memory-utilization")) {
-    const double u =
-        v->kind == FlagValue::Kind::kInt ? static_cast<double>(v->int_value) : v->float_value;
-    if (!(v->kind == FlagValue::Kind::kInt || v->kind == FlagValue::Kind::kFloat) ||
-        !(u > 0 && u <= 1)) {
-      return Status::InvalidArgument(fmt::format(
-          "flag gpu-memory-utilization: expected a fraction in (0, 1], got \"{}\"", v->text));
-    }
-    s.gpu_memory_utilization = u;
-  }
-  if (const FlagValue* v = FindFlag(flags, "kv-cache-memory-bytes")) {
-    auto size = ParseByteSize(v->text);  // plain byte counts parse too
-    if (!size.ok() || *size == 0) {
-      return Status::InvalidArgument(fmt::format(
-          "flag kv-cache-memory-bytes: expected bytes or a size such as 12GiB, got \"{}\"",
-          v->text));
-    }
-    s.kv_cache_memory_bytes = *size;
-  }
-  if (const FlagValue* v = FindFlag(flags, "kv-cache-dtype")) s.kv_cache_dtype = v->text;
-  if (const FlagValue* v = FindFlag(flags, "enforce-eager")) {
-    s.enforce_eager = v->kind == FlagValue::Kind::kBool ? v->bool_value : v->text != "false";
-  }
-  return s;
 }
 
 StatusOr<VllmPlan> PlanVllm(const ModelInfo& model, const VllmSettings& s, uint64_t budget_bytes,

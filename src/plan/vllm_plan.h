@@ -27,13 +27,13 @@
 #include <utility>
 #include <vector>
 
-#include "config/config.h"
 #include "model/model_info.h"
 #include "plan/engine_memory.h"
 #include "util/status.h"
 
 namespace cortex {
 
+// vLLM's memory-relevant flags (deploy/engine_settings.h reads them from an engine's config).
 struct VllmSettings {
   std::optional<uint64_t> max_model_len;           // default: the model's context
   std::optional<uint64_t> max_num_seqs;            // default 256, 1024 on devices of >= 70 GiB
@@ -44,8 +44,6 @@ struct VllmSettings {
   uint64_t block_size = 16;
   bool enforce_eager = false;
 };
-
-StatusOr<VllmSettings> ReadVllmSettings(const FlagMap& flags);
 
 struct VllmPlan {
   VllmSettings settings;

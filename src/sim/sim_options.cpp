@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "config/config.h"
+#include "deploy/engine_settings.h"
 #include "util/bytes.h"
 
 namespace cortex::sim {

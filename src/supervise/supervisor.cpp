@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "config/config_loader.h"
+#include "deploy/engine_models.h"
 #include "engine/compose_file.h"
-#include "model/model_resolver.h"
 #include "monitor/process_memory.h"
 #include "net/http_client.h"
 #include "supervise/command_output.h"
@@ -188,6 +188,11 @@ Status Supervisor::Impl::Start() {
   const uint64_t memory =
       config.machine.memory_bytes > reserves ? config.machine.memory_bytes - reserves : 0;
   const uint64_t pool = std::min(memory, config.machine.gpu_pool_bytes);
+  // The scheduler takes its specs on trust; what it would otherwise paper over (an engine no
+  // pool can hold, two bursts on one engine) is a config the operator must hear about now.
+  if (Status valid = sched::ResidencyScheduler::Validate(specs, bursts, pool); !valid.ok()) {
+    return Status::InvalidArgument("cannot launch: " + valid.message());
+  }
   sched::SchedulerOptions so;
   so.drain_timeout_s = config.supervisor.drain_timeout_s;
   scheduler =

@@ -160,6 +160,8 @@ json::object Supervisor::Impl::StatusJson() const {
     o["paused"] = s.paused(name);
     o["pid"] = m.child && m.child->running() ? json::value(m.child->pid()) : json::value(nullptr);
     o["profile"] = s.profile(name);
+    o["port"] = m.config->port;
+    o["port_assigned"] = m.config->port_assigned;  // from supervisor.engine_ports, not the file
     json::array argv;
     for (const std::string& a : m.launch.argv)
       argv.push_back(json::value(a));

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "config/config.h"
+#include "deploy/deployment_plan.h"
 #include "engine/engine_launch.h"
 #include "monitor/machine_memory.h"
-#include "plan/deployment_plan.h"
 #include "sched/residency_scheduler.h"
 #include "supervise/child_process.h"
 #include "supervise/rotating_log.h"

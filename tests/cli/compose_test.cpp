@@ -12,9 +12,9 @@
 
 #include "cli/cortex_command.h"
 #include "config/config_loader.h"
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_models.h"
 #include "engine/compose_file.h"
-#include "model/model_resolver.h"
-#include "plan/deployment_plan.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"
 
@@ -58,7 +58,7 @@ ComposeFile BuildFromText(const std::string& text) {
   if (!config.ok()) return {};
   std::map<std::string, StatusOr<ModelInfo>> models;
   for (const EngineConfig& e : config->engines) {
-    if (e.url.empty()) models.emplace(e.name, ResolveModel(e.model, e.kind, ""));
+    if (e.url.empty()) models.emplace(e.name, ResolveEngineModel(e, ""));
   }
   const DeploymentPlan plan = PlanDeployment(*config, "normal", models);
   ComposeOptions options;

@@ -11,9 +11,11 @@ json::object Snapshot() {
   return json::parse(R"({
     "engines": [
       {"name": "alpha", "state": "ready", "paused": false, "profile": "normal", "pid": 7,
+       "port": 5800, "port_assigned": true,
        "ledger_bytes": 4294967296, "actual_bytes": 1073741824, "restarts": 0,
        "memory_warning": null, "failure": null},
       {"name": "beta", "state": "stopped", "paused": true, "profile": "normal", "pid": null,
+       "port": 8081, "port_assigned": false,
        "ledger_bytes": 0, "actual_bytes": null, "restarts": 1, "memory_warning": null,
        "failure": null},
       {"name": "gamma", "state": "ready", "paused": false, "profile": "burst", "pid": 9,
@@ -44,6 +46,13 @@ TEST(StatusTableTest, MemoryBarStacksReservesThenEachEngineThenFreeInProportion)
   EXPECT_NE(bar.find("b gamma 2.00 GiB"), std::string::npos) << bar;
   EXPECT_EQ(bar.find("beta"), std::string::npos) << "an engine holding nothing has no letter";
   EXPECT_NE(bar.find(". free 2.00 of 8.00 GiB"), std::string::npos) << bar;
+}
+
+TEST(StatusTableTest, EngineRowsShowThePortAndWhetherCortexChoseIt) {
+  const std::string t = StatusTable(Snapshot());
+  EXPECT_NE(t.find("alpha                  ready     5800 auto normal"), std::string::npos) << t;
+  EXPECT_NE(t.find("beta                   stopped   8081      normal"), std::string::npos) << t;
+  EXPECT_NE(t.find("gamma                  ready     -         burst"), std::string::npos) << t;
 }
 
 TEST(StatusTableTest, MemoryBarIsEmptyWithoutALedger) {

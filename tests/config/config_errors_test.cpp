@@ -370,17 +370,28 @@ lanes:
   l: {engine: a}
 )",
      {"2:1: missing required key \"memory\" in machine"}},
-    {"MissingEnginePort",
+    {"NoPortLeftInTheEnginePortRange",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:
-  deep-lane:
-    engine: llama.cpp
-    model: /m.gguf
-    budget: 10GiB
+  a: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
+  b: {engine: llama.cpp, model: /m.gguf, port: 5801, budget: 10GiB}
+  c: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
 lanes:
-  l: {engine: deep-lane}
+  l: {engine: a}
+supervisor: {engine_ports: 5800-5801}
 )",
-     {"3:3: missing required key \"port\" in engines.deep-lane"}},
+     {"5:3: engines.c: no port given and none left in supervisor.engine_ports 5800-5801; set "
+      "port: or widen the range"}},
+    {"EnginePortRangeThatIsNotARange",
+     R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
+lanes:
+  l: {engine: a}
+supervisor: {engine_ports: 5999-5800}
+)",
+     {"6:28: supervisor.engine_ports: expected a port range FIRST-LAST such as 5800-5999, got "
+      "\"5999-5800\""}},
     {"MissingLaneEngine",
      R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
 engines:

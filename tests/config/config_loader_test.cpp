@@ -92,6 +92,43 @@ class ConfigLoaderTest : public ::testing::Test {
   config_test::ScopedEnv env_;
 };
 
+// As llama-swap does: an engine without `port:` gets one, the same one on every load.
+TEST_F(ConfigLoaderTest, AssignsFreePortsInFileOrderToEnginesWithoutOne) {
+  const Config config = MustParse(R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
+  b: {engine: llama.cpp, model: /m.gguf, port: 5801, budget: 10GiB}
+  c: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
+  d: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
+  far: {engine: llama.cpp, url: "http://10.0.0.2:5803"}
+lanes:
+  l: {engine: a}
+gateway: {listen: "127.0.0.1:5802"}
+)");
+  ASSERT_EQ(config.engines.size(), 5u);
+  EXPECT_EQ(config.engines[0].port, 5800);
+  EXPECT_TRUE(config.engines[0].port_assigned);
+  EXPECT_EQ(config.engines[1].port, 5801);
+  EXPECT_FALSE(config.engines[1].port_assigned);
+  // 5802 is the gateway's and 5803 an external engine's.
+  EXPECT_EQ(config.engines[2].port, 5804);
+  EXPECT_EQ(config.engines[3].port, 5805);
+  EXPECT_FALSE(config.engines[4].port_assigned);
+}
+
+TEST_F(ConfigLoaderTest, TakesAssignedPortsFromTheConfiguredRange) {
+  const Config config = MustParse(R"(machine: {memory: 128GiB, bandwidth: 256GB/s}
+engines:
+  a: {engine: llama.cpp, model: /m.gguf, budget: 10GiB}
+lanes:
+  l: {engine: a}
+supervisor: {engine_ports: 9100-9109}
+)");
+  EXPECT_EQ(config.supervisor.engine_port_first, 9100);
+  EXPECT_EQ(config.supervisor.engine_port_last, 9109);
+  EXPECT_EQ(config.engines[0].port, 9100);
+}
+
 TEST_F(ConfigLoaderTest, LoadsMachineSizesInBytes) {
   const Config config = MustParse(kFullConfig);
 

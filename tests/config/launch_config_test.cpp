@@ -269,7 +269,8 @@ TEST_F(LaunchConfigTest, BadSupervisorValuesPointAtTheirValue) {
       {"supervisor: {drain_timeot: 1}",
        "t.yaml:6:14: unknown key \"drain_timeot\" in supervisor; expected one of: drain_timeout, "
        "stop_timeout, ready_timeout, restart_backoff, restart_backoff_max, max_restarts, "
-       "restart_window, load_wait, log_dir, log_max_size, log_files, memory_drift; did you mean "
+       "restart_window, load_wait, log_dir, log_max_size, log_files, memory_drift, engine_ports; "
+       "did you mean "
        "\"drain_timeout\"?"},
       {"supervisor: [1]", "t.yaml:6:13: supervisor: expected a map, got a list"},
   };

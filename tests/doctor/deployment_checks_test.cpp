@@ -15,10 +15,10 @@
 #include <thread>
 
 #include "config/config_loader.h"
+#include "deploy/engine_models.h"
 #include "doctor/doctor.h"
 #include "doctor/find_check.h"
 #include "engine/engine_launch.h"
-#include "model/model_resolver.h"
 #include "model/synthetic_model.h"
 #include "support/subprocess.h"
 #include "support/temp_dir.h"

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "config/config_loader.h"
-#include "model/model_resolver.h"
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
+#include "deploy/engine_models.h"
 #include "sim/sim_options.h"
 #include "support/temp_dir.h"
 
@@ -292,7 +292,7 @@ lanes:
   ASSERT_TRUE(config.ok()) << config.status().message();
   const EngineConfig& deep = config->engines[0];
   std::map<std::string, StatusOr<ModelInfo>> models;
-  models.emplace("deep", ResolveModel(deep.model, deep.kind, ""));
+  models.emplace("deep", ResolveEngineModel(deep, ""));
   for (const std::string profile : {"normal", "burst"}) {
     const DeploymentPlan plan = PlanDeployment(*config, profile, models);
     ASSERT_TRUE(plan.engines[0].planned) << profile;

@@ -40,7 +40,9 @@ class GatewayTest : public ::testing::Test {
     all.insert(all.end(), args.begin(), args.end());
     auto e =
         StartProcess(SimArgv("llama.cpp", all), port, dir_.File(fmt::format("sim{}.log", port)));
-    if (e && wait) EXPECT_TRUE(WaitHealthy(*e)) << e->Log();
+    if (e && wait) {
+      EXPECT_TRUE(WaitHealthy(*e)) << e->Log();
+    }
     return e;
   }
 

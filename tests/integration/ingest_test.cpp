@@ -244,10 +244,6 @@ std::string SourceTreeZip(const TempDir& dir) {
   return zip;
 }
 
-bool Contains(const std::vector<std::string>& v, const std::string& s) {
-  return std::find(v.begin(), v.end(), s) != v.end();
-}
-
 // The index of `s` in `v`, or v.size().
 size_t IndexOf(const std::vector<std::string>& v, const std::string& s) {
   return static_cast<size_t>(std::find(v.begin(), v.end(), s) - v.begin());

@@ -149,7 +149,7 @@ TEST(LlamaBenchPrefillTest, FittedOnEmptyCachesPredictsDepth2048WithinFiftyPerce
   ASSERT_GT(x, 0) << "attention alone would explain pp512 from empty; the fit makes no sense";
 
   // The fitted speeds as a machine: compute = the matmul speed, attention relative to it.
-  MachineConfig machine;
+  MachineCompute machine;
   machine.compute_flops = 1 / x;
   machine.compute_efficiency = 1;
   machine.attention_efficiency = x / y;

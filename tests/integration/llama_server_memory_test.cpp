@@ -16,9 +16,9 @@
 
 #include "engine/llama_server_log.h"
 #include "model/gguf_model.h"
+#include "model/synthetic_model.h"
 #include "plan/llama_cpp_plan.h"
 #include "support/subprocess.h"
-#include "model/synthetic_model.h"
 #include "support/temp_dir.h"
 #include "util/bytes.h"
 

@@ -9,8 +9,8 @@
 #include <fstream>
 #include <thread>
 
-#include "sim_harness.h"
 #include "model/synthetic_model.h"
+#include "sim_harness.h"
 #include "support/temp_dir.h"
 
 namespace cortex::testing {

@@ -10,8 +10,8 @@
 #include "engine/llama_server_log.h"
 #include "integration/sim_harness.h"
 #include "model/gguf_model.h"
-#include "plan/llama_cpp_plan.h"
 #include "model/synthetic_model.h"
+#include "plan/llama_cpp_plan.h"
 #include "support/temp_dir.h"
 #include "util/bytes.h"
 

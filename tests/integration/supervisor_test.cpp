@@ -405,7 +405,9 @@ TEST_P(SupervisorTest, APromptOnlyTheBurstContextHoldsBringsTheBurstOnAndIsServe
     const std::string reason(e.at("reason").as_string());
     if (reason.rfind("burst on: request ", 0) == 0) ++on_events;
     if (reason.rfind("burst off: request ", 0) == 0) ++off_events;
-    if (!reason.empty()) EXPECT_NE(reason.find("on lane reader"), std::string::npos) << reason;
+    if (!reason.empty()) {
+      EXPECT_NE(reason.find("on lane reader"), std::string::npos) << reason;
+    }
   }
   EXPECT_GE(on_events, 2) << json::serialize(ledger);
   EXPECT_GE(off_events, 2) << json::serialize(ledger);

@@ -27,14 +27,21 @@ ModelInfo Llama2_7B() {
   return m;
 }
 
-MachineConfig StrixHalo() {
-  MachineConfig machine;
+// The calibrated efficiencies, which are also the config's defaults (checked in
+// tests/deploy/engine_settings_test.cpp).
+constexpr double kCalibratedComputeEfficiency = 0.35;
+constexpr double kCalibratedAttentionEfficiency = 0.07;
+
+MachineCompute StrixHalo() {
+  MachineCompute machine;
   machine.compute_flops = 59.4e12;  // research C: 40 CU × 512 FLOP/clk × 2.9 GHz
-  return machine;                   // default efficiencies: 0.35 and 0.07
+  machine.compute_efficiency = kCalibratedComputeEfficiency;
+  machine.attention_efficiency = kCalibratedAttentionEfficiency;
+  return machine;
 }
 
 // llama-bench's ppN at depth d: N tokens after d, as their average rate.
-double Pp(const ModelInfo& m, const MachineConfig& machine, uint64_t depth, uint64_t n) {
+double Pp(const ModelInfo& m, const MachineCompute& machine, uint64_t depth, uint64_t n) {
   return static_cast<double>(n) / PrefillSeconds(m, machine, depth, n).value();
 }
 
@@ -44,7 +51,7 @@ double Pp(const ModelInfo& m, const MachineConfig& machine, uint64_t depth, uint
 // range's middle: close enough to tell minutes from hours, which is what the plan uses it for.
 TEST(PrefillEstimateTest, ReproducesStrixHaloMeasurementsWithinThirtyFivePercent) {
   const ModelInfo m = Llama2_7B();
-  const MachineConfig machine = StrixHalo();
+  const MachineCompute machine = StrixHalo();
   struct Measured {
     uint64_t depth;
     uint64_t n;
@@ -65,7 +72,7 @@ TEST(PrefillEstimateTest, ReproducesStrixHaloMeasurementsWithinThirtyFivePercent
 
 TEST(PrefillEstimateTest, AMillionTokensTakeMostOfADayButThirtyTwoKPartsTakeUnderAnHour) {
   const ModelInfo m = Llama2_7B();
-  const MachineConfig machine = StrixHalo();
+  const MachineCompute machine = StrixHalo();
   const uint64_t million = uint64_t{1} << 20;
   const double whole = PrefillSeconds(m, machine, 0, million).value();
   EXPECT_GE(whole, 12 * 3600.0) << whole / 3600 << " h";
@@ -91,7 +98,7 @@ TEST(PrefillEstimateTest, DenseFlopsAreTwiceTheBlockParameters) {
 
 TEST(PrefillEstimateTest, ClosedFormIsTheSumOverDepths) {
   ModelInfo m = Llama2_7B();
-  MachineConfig machine = StrixHalo();
+  MachineCompute machine = StrixHalo();
   // Two prompts back to back take as long as one of their combined length.
   const double a = PrefillSeconds(m, machine, 0, 10000).value();
   const double b = PrefillSeconds(m, machine, 10000, 5000).value();
@@ -117,7 +124,7 @@ TEST(PrefillEstimateTest, SlidingWindowLayersStopGrowingAtTheirWindow) {
   m.n_swa = 4096;
   for (size_t i = 0; i < m.layers.size(); ++i)
     m.layers[i].is_swa = i % 2 == 0;  // half the layers slide
-  const MachineConfig machine = StrixHalo();
+  const MachineCompute machine = StrixHalo();
   const PrefillFlops f = PrefillFlopsOf(m);
   EXPECT_DOUBLE_EQ(f.attention_per_key, f.swa_attention_per_key);
   // Below the window every layer attends everything: the same as without windows.
@@ -142,7 +149,7 @@ TEST(PrefillEstimateTest, RecurrentLayersHaveNoDepthTerm) {
   const PrefillFlops f = PrefillFlopsOf(m);
   EXPECT_EQ(f.attention_per_key, 0);
   EXPECT_GT(f.dense_per_token, 0);  // their feed-forward still counts
-  const MachineConfig machine = StrixHalo();
+  const MachineCompute machine = StrixHalo();
   EXPECT_DOUBLE_EQ(PrefillTokensPerSecondAtDepth(m, machine, 0).value(),
                    PrefillTokensPerSecondAtDepth(m, machine, 1 << 20).value());
 }
@@ -160,7 +167,7 @@ TEST(PrefillEstimateTest, OnlyTheExpertsATokenUsesAreComputed) {
 
 TEST(PrefillEstimateTest, UnknownComputeGivesNoEstimate) {
   const ModelInfo m = Llama2_7B();
-  MachineConfig machine;  // compute 0: unknown
+  MachineCompute machine;  // compute 0: unknown
   EXPECT_FALSE(PrefillSeconds(m, machine, 0, 512).has_value());
   EXPECT_FALSE(PrefillTokensPerSecondAtDepth(m, machine, 0).has_value());
   // A model without shapes cannot be estimated either.

@@ -1,4 +1,4 @@
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
 
 #include <fmt/format.h>
 #include <algorithm>
@@ -6,6 +6,7 @@
 #include <set>
 
 #include "config/config_loader.h"
+#include "deploy/engine_settings.h"
 #include "plan/decode_bound.h"
 #include "plan/llama_cpp_plan.h"
 #include "plan/prefill_estimate.h"
@@ -290,7 +291,8 @@ void PlanLanes(Context& ctx, const std::map<std::string, const ModelInfo*>& mode
             fmt::format("wants up to {:g} tokens/s; {}", *lp.tokens_per_s_target_max, arithmetic));
       }
     }
-    lp.prefill_seconds_target = PrefillSeconds(*model, ctx.config.machine, 0, context);
+    lp.prefill_seconds_target =
+        PrefillSeconds(*model, MachineComputeOf(ctx.config.machine), 0, context);
     lp.fits = ok;
     ctx.out.lanes.push_back(lp);
   }
@@ -347,6 +349,9 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
     EnginePlan ep;
     ep.name = e.name;
     ep.kind = e.kind;
+    ep.host = e.host;
+    ep.port = e.port;
+    ep.port_assigned = e.port_assigned;
     ep.budget_bytes = e.budget_bytes;
     ep.resident = paused.count(e.name) == 0;
     auto it = models.find(e.name);
@@ -388,7 +393,8 @@ DeploymentPlan PlanDeployment(const Config& config, const std::string& profile_i
         ep.decode_tokens_per_s_bound = DecodeTokensPerSecondBound(
             mp.bandwidth_bytes_per_s, mp.bandwidth_efficiency,
             SatAdd(ep.active_weight_bytes, SatMul(ep.kv_bytes_per_token, ep.ctx_per_request)));
-        ep.prefill_seconds_at_ctx = PrefillSeconds(m, config.machine, 0, ep.ctx_per_request);
+        ep.prefill_seconds_at_ctx =
+            PrefillSeconds(m, MachineComputeOf(config.machine), 0, ep.ctx_per_request);
         // llama-server drops a request after --timeout (default 3600 s) of reading or writing,
         // and a long prefill writes nothing: the engine must wait out its longest planned
         // prefill (research E §3.2). Only when the config does not set it.

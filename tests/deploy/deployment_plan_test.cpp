@@ -1,11 +1,11 @@
-#include "plan/deployment_plan.h"
+#include "deploy/deployment_plan.h"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "config/config_loader.h"
-#include "model/model_resolver.h"
+#include "deploy/engine_models.h"
 
 namespace cortex {
 namespace {
@@ -20,7 +20,7 @@ Planned PlanFile(const std::string& path, const std::string& profile) {
   EXPECT_TRUE(config.ok()) << config.status().ToString();
   std::map<std::string, StatusOr<ModelInfo>> models;
   for (const EngineConfig& e : config->engines)
-    models.emplace(e.name, ResolveModel(e.model, e.kind, ""));
+    models.emplace(e.name, ResolveEngineModel(e, ""));
   DeploymentPlan plan = PlanDeployment(*config, profile, models);
   return {*config, plan};
 }
@@ -30,7 +30,7 @@ Planned PlanYaml(const std::string& yaml, const std::string& profile = "normal")
   EXPECT_TRUE(config.ok()) << config.status().ToString();
   std::map<std::string, StatusOr<ModelInfo>> models;
   for (const EngineConfig& e : config->engines)
-    models.emplace(e.name, ResolveModel(e.model, e.kind, ""));
+    models.emplace(e.name, ResolveEngineModel(e, ""));
   return {*config, PlanDeployment(*config, profile, models)};
 }
 

@@ -3,7 +3,7 @@
 // compute known, each engine and lane also states how long filling its context takes.
 //
 // Inputs are the typed config and each engine's resolved model (resolving reads files, so the
-// caller does it; see model/model_resolver.h). Under a profile, engines that have it use its
+// caller does it; see deploy/engine_models.h). Under a profile, engines that have it use its
 // budget and flags, and engines named in any `pauses` list are not resident: they take no
 // memory and their lanes are unavailable.
 //
@@ -48,6 +48,9 @@ struct CacheTypeFit {
 struct EnginePlan {
   std::string name;
   EngineKind kind = EngineKind::kLlamaCpp;
+  std::string host;  // where it listens; port_assigned: chosen from supervisor.engine_ports
+  uint16_t port = 0;
+  bool port_assigned = false;
   std::string model_name;
   std::string model_provenance;
   bool weights_exact = false;
